@@ -1,0 +1,63 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+
+/**
+ * The only reader of process.env. Every option has a documented default; values are coerced and
+ * validated once at start-up, and a bad value stops the process with the variable's name.
+ */
+const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'HTTP port of this function' }),
+  CLICKHOUSE_URL: Type.String({ default: '', description: 'ClickHouse HTTP endpoint; empty: the embedded engine (chDB)' }),
+  CLICKHOUSE_USER: Type.String({ default: 'default' }),
+  CLICKHOUSE_PASSWORD: Type.String({ default: '' }),
+  CLICKHOUSE_DATABASE: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', default: 'speed_layer' }),
+  CLICKHOUSE_DATA_DIR: Type.String({ default: '.data/clickhouse', description: 'data directory of the embedded engine' }),
+  DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/postgres', description: 'PostgreSQL holding user tiers' }),
+  USERS_TABLE: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$', default: 'users' }),
+  PG_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 100, default: 4 }),
+  KAFKA_BROKERS: Type.String({ default: '', description: 'comma-separated; empty: no Kafka, events come over HTTP' }),
+  BATCH_MAX_ROWS: Type.Integer({ minimum: 1, default: 10_000, description: 'flush a micro-batch at this many rows' }),
+  BATCH_MAX_AGE_MS: Type.Integer({ minimum: 1, default: 2_000, description: 'or when its oldest row is this old' }),
+  // Back-pressure: beyond this many buffered rows, requests get 503 instead of growing memory.
+  BUFFER_MAX_ROWS: Type.Integer({ minimum: 1, default: 50_000 }),
+  INSERT_MAX_RETRIES: Type.Integer({ minimum: 0, default: 5 }),
+  TIER_CACHE_TTL_S: Type.Integer({ minimum: 1, default: 900, description: 'tier cache TTL (15 minutes)' }),
+  TIER_UNKNOWN_TTL_S: Type.Integer({ minimum: 1, default: 60, description: 'how long "not in PostgreSQL" is believed' }),
+  TIER_CACHE_WARM_MAX: Type.Integer({ minimum: 0, default: 200_000, description: 'users loaded into the cache at start' }),
+  SESSION_GAP_MS: Type.Integer({ minimum: 1, default: 30 * 60_000, description: 'inactivity that ends a session' }),
+  ALLOWED_LATENESS_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'watermark = max event time - this' }),
+  IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 10_000, description: 'no events this long: the watermark follows the wall clock' }),
+  MAX_FUTURE_SKEW_MS: Type.Integer({ minimum: 0, default: 5 * 60_000, description: 'events further ahead than this are rejected' }),
+  DEDUPE_WINDOW: Type.Integer({ minimum: 0, default: 1_000_000, description: 'recent event ids remembered per replica' }),
+  LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true });
+const check = ajv.compile(ConfigSchema);
+
+/** Reads the configuration from an environment (process.env by default), with overrides for tests. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const known = Object.keys(ConfigSchema.properties);
+  const raw: Record<string, unknown> = {};
+  for (const key of known) {
+    const v = env[key];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  Object.assign(raw, overrides);
+  if (!check(raw)) {
+    const msgs = (check.errors ?? []).map((e) => `${e.instancePath.slice(1) || e.params.missingProperty}: ${e.message} (got ${JSON.stringify(raw[e.instancePath.slice(1)])})`);
+    throw new Error(`invalid configuration:\n  ${msgs.join('\n  ')}`);
+  }
+  return raw as Config;
+}
+
+/** Documented defaults, for the README's configuration table. */
+export function describeConfig() {
+  return Object.entries(ConfigSchema.properties).map(([name, s]) => ({
+    name,
+    default: (s as { default?: unknown }).default,
+    description: (s as { description?: string }).description ?? '',
+  }));
+}

@@ -1,0 +1,21 @@
+/**
+ * Bad data is a value, never an exception: a step returns `ok(value)` or `reject(reason, detail)`.
+ * Reason codes are a closed set so dashboards and alerts can group by them.
+ */
+export const REJECT_REASONS = [
+  'invalid_json', // the payload is not JSON
+  'unknown_type', // neither a known event type nor a transaction
+  'schema_violation', // a field is missing, extra, or of the wrong type/format
+  'invalid_timestamp', // not RFC 3339 UTC with milliseconds, or an impossible date
+  'amount_mismatch', // transaction: subtotal - discount + tax != total, or items don't add up
+  'future_timestamp', // event time too far ahead of the receiving clock
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export type Ok<T> = { readonly ok: true; readonly value: T };
+export type Reject = { readonly ok: false; readonly reason: RejectReason; readonly detail: string; readonly field?: string };
+export type Result<T> = Ok<T> | Reject;
+
+export const ok = <T>(value: T): Ok<T> => ({ ok: true, value });
+export const reject = (reason: RejectReason, detail: string, field?: string): Reject =>
+  field === undefined ? { ok: false, reason, detail } : { ok: false, reason, detail, field };

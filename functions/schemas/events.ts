@@ -1,0 +1,93 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/**
+ * The event model: one JSON Schema per event type and one for transactions, built with TypeBox so
+ * the TypeScript types below are derived from the very schemas ajv compiles (one source).
+ * `npm run schemas` writes them as plain JSON Schema files to functions/schemas/json/.
+ */
+
+export const EVENT_TYPES = [
+  'page_view', 'product_view', 'search', 'add_to_cart', 'purchase',
+  'remove_from_cart', 'checkout_start', 'login', 'logout',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const TIERS = ['Bronze', 'Silver', 'Gold', 'Platinum'] as const;
+export type Tier = (typeof TIERS)[number] | 'unknown';
+
+/** The five steps of the conversion funnel, in order. */
+export const FUNNEL_STEPS = ['page_view', 'product_view', 'add_to_cart', 'checkout_start', 'purchase'] as const;
+
+const Uuid = Type.String({ format: 'uuid' });
+// RFC 3339 in UTC with exactly three fractional digits; `format` also checks that the date exists.
+const Timestamp = Type.String({ format: 'date-time', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$' });
+// Money is a decimal string so no float ever touches it; it fits ClickHouse Decimal(18,2).
+const Money = Type.String({ pattern: '^\\d{1,13}(\\.\\d{1,2})?$' });
+const Quantity = Type.Integer({ minimum: 1, maximum: 1000 });
+const ShortText = Type.String({ minLength: 1, maxLength: 512 });
+
+const common = {
+  event_id: Uuid,
+  user_id: Uuid,
+  timestamp: Timestamp,
+  page_url: Type.Optional(ShortText),
+  device_type: Type.Optional(Type.Union([Type.Literal('desktop'), Type.Literal('mobile'), Type.Literal('tablet')])),
+  referrer: Type.Optional(ShortText),
+};
+
+function eventSchema<T extends EventType, P extends Record<string, TSchema>>(type: T, props: P) {
+  return Type.Object(
+    { ...common, event_type: Type.Literal(type), ...props },
+    { $id: `https://speed-layer.dev/schemas/${type}.json`, title: type, additionalProperties: false },
+  );
+}
+
+export const PageView = eventSchema('page_view', { page_url: ShortText });
+export const ProductView = eventSchema('product_view', { product_id: ShortText, category: ShortText, price: Type.Optional(Money) });
+export const Search = eventSchema('search', { search_query: Type.String({ minLength: 1, maxLength: 256 }) });
+export const AddToCart = eventSchema('add_to_cart', { product_id: ShortText, category: Type.Optional(ShortText), price: Money, quantity: Quantity });
+export const Purchase = eventSchema('purchase', { order_id: Uuid, product_id: ShortText, category: Type.Optional(ShortText), price: Money, quantity: Quantity });
+export const RemoveFromCart = eventSchema('remove_from_cart', { product_id: ShortText, quantity: Quantity });
+export const CheckoutStart = eventSchema('checkout_start', {});
+export const Login = eventSchema('login', {});
+export const Logout = eventSchema('logout', {});
+
+export const EVENT_SCHEMAS = {
+  page_view: PageView,
+  product_view: ProductView,
+  search: Search,
+  add_to_cart: AddToCart,
+  purchase: Purchase,
+  remove_from_cart: RemoveFromCart,
+  checkout_start: CheckoutStart,
+  login: Login,
+  logout: Logout,
+} as const satisfies Record<EventType, TSchema>;
+
+export type UserEvent = { [K in EventType]: Static<(typeof EVENT_SCHEMAS)[K]> }[EventType];
+export type UserEventOf<K extends EventType> = Static<(typeof EVENT_SCHEMAS)[K]>;
+
+export const PAYMENT_METHODS = ['credit_card', 'debit_card', 'paypal', 'apple_pay', 'bank_transfer'] as const;
+
+export const Transaction = Type.Object(
+  {
+    transaction_id: Uuid,
+    order_id: Uuid,
+    user_id: Uuid,
+    timestamp: Timestamp,
+    items: Type.Array(
+      Type.Object({ product_id: ShortText, quantity: Quantity, unit_price: Money }, { additionalProperties: false }),
+      { minItems: 1, maxItems: 100 },
+    ),
+    subtotal: Money,
+    discount: Money,
+    tax: Money,
+    total_amount: Money,
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    payment_method: Type.Union(PAYMENT_METHODS.map((m) => Type.Literal(m))),
+    status: Type.Union([Type.Literal('completed'), Type.Literal('pending'), Type.Literal('failed'), Type.Literal('refunded')]),
+  },
+  { $id: 'https://speed-layer.dev/schemas/transaction.json', title: 'transaction', additionalProperties: false },
+);
+export type Transaction = Static<typeof Transaction>;
+
