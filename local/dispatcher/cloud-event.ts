@@ -1,0 +1,177 @@
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+
+/**
+ * Turns a Kafka record into the CloudEvent KafkaSource sends for it, and a CloudEvent into the
+ * HTTP request of the binary or batch mode. Pure: no I/O, so the shapes are table-tested.
+ *
+ * A record that already is a CloudEvent (Kafka binary mode with ce_* headers, or structured mode
+ * with content-type application/cloudevents+json) passes through as that event. Any other record
+ * becomes a `dev.knative.kafka.event`, built as eventing-kafka-broker's
+ * InvalidCloudEventInterceptor does: id `partition:P/offset:O`, source
+ * `/apis/v1/namespaces/NS/kafkasources/NAME#TOPIC`, subject `partition:P#O`, time from the record
+ * timestamp, the key in `key` and `partitionkey`, each header as `kafkaheader<name>` (name lower
+ * cased, only [a-z0-9] kept), content-type as datacontenttype.
+ */
+
+export const KAFKA_EVENT_TYPE = 'dev.knative.kafka.event';
+export const DEFAULT_CONTENT_TYPE = 'application/json';
+export const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json';
+const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json';
+
+export interface SourceIdentity {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export interface RecordRef {
+  readonly topic: string;
+  readonly partition: number;
+  readonly message: KafkaMessage;
+}
+
+export interface CloudEventData {
+  /** specversion, id, source, type and the optional attributes and extensions, as strings. */
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly data: Buffer | null;
+}
+
+export function kafkaSourceUri(source: SourceIdentity, topic: string): string {
+  return `/apis/v1/namespaces/${source.namespace}/kafkasources/${source.name}#${topic}`;
+}
+
+export function recordToCloudEvent(
+  record: RecordRef,
+  source: SourceIdentity,
+  extensions: Readonly<Record<string, string>> = {},
+): CloudEventData {
+  const event = passThrough(record.message) ?? wrapRecord(record, source);
+  return Object.keys(extensions).length === 0 ? event : { ...event, attributes: { ...event.attributes, ...extensions } };
+}
+
+function wrapRecord({ topic, partition, message }: RecordRef, source: SourceIdentity): CloudEventData {
+  const attributes: Record<string, string> = {
+    specversion: '1.0',
+    id: `partition:${partition}/offset:${message.offset}`,
+    source: kafkaSourceUri(source, topic),
+    type: KAFKA_EVENT_TYPE,
+    subject: `partition:${partition}#${message.offset}`,
+  };
+  const timestamp = Number(message.timestamp);
+  if (Number.isFinite(timestamp) && timestamp >= 0) attributes.time = new Date(timestamp).toISOString();
+  if (message.key !== null && message.key !== undefined) {
+    const key = message.key.toString('utf8');
+    attributes.partitionkey = key;
+    attributes.key = key;
+  }
+  for (const [name, value] of headerEntries(message.headers)) {
+    if (name.toLowerCase() === 'content-type') {
+      attributes.datacontenttype = value.toLowerCase();
+      continue;
+    }
+    attributes[`kafkaheader${sanitizeExtensionName(name)}`] = value;
+  }
+  return { attributes, data: message.value ?? null };
+}
+
+/** A record produced as a CloudEvent is forwarded as that event, not wrapped again. */
+function passThrough(message: KafkaMessage): CloudEventData | undefined {
+  const headers = new Map(headerEntries(message.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  if (headers.has('ce_specversion')) {
+    const attributes: Record<string, string> = {};
+    for (const [name, value] of headers) if (name.startsWith('ce_')) attributes[name.slice(3)] = value;
+    const contentType = headers.get('content-type');
+    if (contentType) attributes.datacontenttype = contentType;
+    return { attributes, data: message.value ?? null };
+  }
+  if (headers.get('content-type')?.toLowerCase().startsWith(STRUCTURED_CONTENT_TYPE) && message.value) {
+    try {
+      const parsed = JSON.parse(message.value.toString('utf8')) as Record<string, unknown>;
+      if (typeof parsed !== 'object' || parsed === null || typeof parsed.specversion !== 'string') return undefined;
+      const { data, data_base64: dataBase64, ...rest } = parsed;
+      const attributes = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+      const body = typeof dataBase64 === 'string' ? Buffer.from(dataBase64, 'base64')
+        : data === undefined ? null
+        : typeof data === 'string' && !isJson(attributes.datacontenttype) ? Buffer.from(data)
+        : Buffer.from(JSON.stringify(data));
+      return { attributes, data: body };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function headerEntries(headers: IHeaders | undefined): [string, string][] {
+  const entries: [string, string][] = [];
+  for (const [name, raw] of Object.entries(headers ?? {})) {
+    if (raw === undefined) continue;
+    // Several values under one name: the last one wins, as repeated withExtension calls do.
+    const last = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+    if (last === undefined) continue;
+    entries.push([name, Buffer.isBuffer(last) ? last.toString('utf8') : String(last)]);
+  }
+  return entries;
+}
+
+/** CloudEvents attribute names are lower-case letters and digits only. */
+export function sanitizeExtensionName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+export interface HttpMessage {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+/** Binary content mode: attributes as ce-* headers, data as the body. */
+export function toBinaryHttp(event: CloudEventData): HttpMessage {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.attributes)) {
+    if (name === 'datacontenttype') continue;
+    headers[`ce-${name}`] = encodeHeaderValue(value);
+  }
+  headers['content-type'] = event.attributes.datacontenttype ?? DEFAULT_CONTENT_TYPE;
+  return { headers, body: event.data ?? Buffer.alloc(0) };
+}
+
+/** Batch content mode: a JSON array of structured events (data inline when JSON, else data_base64). */
+export function toBatchHttp(events: readonly CloudEventData[]): HttpMessage {
+  return {
+    headers: { 'content-type': BATCH_CONTENT_TYPE },
+    body: Buffer.from(JSON.stringify(events.map(toStructured))),
+  };
+}
+
+export function toStructured(event: CloudEventData): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...event.attributes };
+  if (out.datacontenttype === undefined) out.datacontenttype = DEFAULT_CONTENT_TYPE;
+  if (event.data === null) return out;
+  if (isJson(String(out.datacontenttype))) {
+    try {
+      out.data = JSON.parse(event.data.toString('utf8'));
+      return out;
+    } catch {
+      // Not JSON after all: carry the bytes untouched.
+    }
+  }
+  out.data_base64 = event.data.toString('base64');
+  return out;
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return contentType === undefined || /^application\/([\w.+-]+\+)?json\b/i.test(contentType) || /^text\/json\b/i.test(contentType);
+}
+
+/**
+ * The HTTP binding percent-encodes, in header values, spaces, '"', '%' and everything outside
+ * printable ASCII (as UTF-8 bytes); node's http module would otherwise refuse such values.
+ */
+export function encodeHeaderValue(value: string): string {
+  if (/^[\x21\x23\x24\x26-\x7E]*$/.test(value)) return value;
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const ch = String.fromCharCode(byte);
+    out += byte >= 0x21 && byte <= 0x7e && ch !== '"' && ch !== '%' ? ch : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}

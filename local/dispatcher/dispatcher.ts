@@ -1,0 +1,268 @@
+import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createKafkaClient } from '../kafka/client.js';
+import { ensureTopics } from '../kafka/topics.js';
+import { pino, type Logger } from 'pino';
+import type { DispatcherConfig } from './config.js';
+import { createDelivery, type DeliveryCounters, type Outcome } from './delivery.js';
+import { createHttpSender } from './http-sender.js';
+import { createLimiter } from './limiter.js';
+import { PartitionLane } from './partition-lane.js';
+
+export type DispatcherState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface DispatcherStats extends DeliveryCounters {
+  readonly state: DispatcherState;
+  /** Records handed to lanes (a redelivered record counts again). */
+  readonly received: number;
+  readonly delivered: number;
+  readonly deadLettered: number;
+  readonly discarded: number;
+  readonly inFlight: number;
+  readonly queued: number;
+  readonly rebalances: number;
+  readonly commits: number;
+  readonly commitFailures: number;
+  /** Last committed offset (next to read) per topic and partition, as this dispatcher committed it. */
+  readonly committed: Readonly<Record<string, Readonly<Record<number, number>>>>;
+}
+
+export interface Dispatcher {
+  /** Connects, joins the consumer group and resolves once partitions are assigned. */
+  start(): Promise<void>;
+  /** Stops reading, lets in-flight deliveries finish (up to drainTimeout), commits, leaves the group. */
+  stop(): Promise<void>;
+  stats(): DispatcherStats;
+}
+
+export interface DispatcherDeps {
+  readonly logger?: Logger;
+}
+
+/** Records buffered per partition before the partition is paused: bounds memory, not throughput. */
+export const PARTITION_HIGH_WATER = 2_000;
+const PARTITION_LOW_WATER = PARTITION_HIGH_WATER / 2;
+/** How long start() waits for the first group join before it gives up. */
+const JOIN_TIMEOUT_MS = 60_000;
+
+/**
+ * Plays Knative KafkaSource's part locally: one kafkajs consumer group, and for each record a
+ * CloudEvent POSTed to the sink. Offsets are committed by hand (autoCommit off), only up to the
+ * first record of each partition that is not yet answered 2xx, dead-lettered or discarded.
+ * Fetching is decoupled from delivery: eachBatch only queues records into per-partition lanes
+ * and returns, so one slow or blocked partition never stalls kafkajs's fetch loop for the others;
+ * a lane that fills up pauses its partition until it drains.
+ */
+export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps = {}): Dispatcher {
+  const logger = (deps.logger ?? pino({ level: 'info' })).child({ source: `${config.namespace}/${config.name}`, group: config.consumerGroup });
+  const kafka = createKafkaClient(config.brokers, { clientId: config.clientId, logger });
+  const sender = createHttpSender(config.maxInFlight);
+  const limiter = createLimiter(config.maxInFlight);
+  const counters: DeliveryCounters = { attempts: 0, retries: 0, failedAttempts: 0, blockedRounds: 0 };
+  const totals = { received: 0, delivered: 0, deadLettered: 0, discarded: 0, rebalances: 0, commits: 0, commitFailures: 0 };
+  const committed: Record<string, Record<number, number>> = {};
+  const lanes = new Map<string, PartitionLane>();
+  let state: DispatcherState = 'idle';
+  let consumer: Consumer | undefined;
+  let producer: Producer | undefined;
+  let commitTimer: NodeJS.Timeout | undefined;
+  let committing: Promise<void> | undefined;
+  let deliver: ReturnType<typeof createDelivery> | undefined;
+  let joined: (() => void) | undefined;
+
+  const laneKey = (topic: string, partition: number): string => `${topic}|${partition}`;
+
+  const onOutcome = (outcome: Outcome, count: number): void => {
+    if (outcome === 'delivered') totals.delivered += count;
+    else if (outcome === 'dead-lettered') totals.deadLettered += count;
+    else totals.discarded += count;
+  };
+
+  const onSettled = (lane: PartitionLane): void => {
+    if (lane.paused && lane.backlog() <= PARTITION_LOW_WATER && state === 'running' && lanes.get(laneKey(lane.topic, lane.partition)) === lane) {
+      lane.paused = false;
+      consumer?.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
+    }
+  };
+
+  const laneFor = (topic: string, partition: number): PartitionLane => {
+    const key = laneKey(topic, partition);
+    let lane = lanes.get(key);
+    if (!lane) {
+      if (!deliver) throw new Error('dispatcher not started');
+      lane = new PartitionLane({
+        topic,
+        partition,
+        concurrency: config.ordering === 'ordered' ? 1 : config.maxInFlightPerPartition,
+        unitSize: config.batchSize > 0 ? config.batchSize : 1,
+        limiter,
+        deliver,
+        onOutcome,
+        onSettled,
+        onUnexpectedError: (error, l) => logger.error({ err: error, topic: l.topic, partition: l.partition }, 'unexpected delivery error; will retry the unit'),
+      });
+      lanes.set(key, lane);
+    }
+    return lane;
+  };
+
+  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+    if (state !== 'running') return;
+    const lane = laneFor(batch.topic, batch.partition);
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale() || state !== 'running') break;
+      if (lane.backlog() >= PARTITION_HIGH_WATER) {
+        // The rest of the batch is not resolved, so kafkajs fetches it again after resume().
+        lane.paused = true;
+        consumer?.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+        break;
+      }
+      lane.push(message);
+      totals.received += 1;
+      resolveOffset(message.offset);
+    }
+    await heartbeat();
+  };
+
+  const commitNow = async (): Promise<void> => {
+    if (committing) await committing;
+    if (!consumer) return;
+    const todo: { lane: PartitionLane; offset: number }[] = [];
+    for (const lane of lanes.values()) {
+      const offset = lane.tracker.committable();
+      if (offset !== undefined && offset !== lane.lastCommitted) todo.push({ lane, offset });
+    }
+    if (todo.length === 0) return;
+    const current = consumer;
+    committing = (async () => {
+      try {
+        await current.commitOffsets(todo.map(({ lane, offset }) => ({ topic: lane.topic, partition: lane.partition, offset: String(offset) })));
+        for (const { lane, offset } of todo) {
+          lane.lastCommitted = offset;
+          (committed[lane.topic] ??= {})[lane.partition] = offset;
+        }
+        totals.commits += 1;
+      } catch (error) {
+        totals.commitFailures += 1;
+        logger.warn({ err: error }, 'offset commit failed; will retry');
+      }
+    })();
+    try {
+      await committing;
+    } finally {
+      committing = undefined;
+    }
+  };
+
+  /** A new generation starts from the committed offsets: what the old lanes held is redelivered. */
+  const resetLanes = (): void => {
+    const paused = [...lanes.values()].filter((l) => l.paused);
+    for (const lane of lanes.values()) lane.abort();
+    lanes.clear();
+    if (paused.length > 0) consumer?.resume(paused.map((l) => ({ topic: l.topic, partitions: [l.partition] })));
+  };
+
+  const start = async (): Promise<void> => {
+    if (state !== 'idle') throw new Error(`dispatcher cannot start: it is ${state}`);
+    state = 'starting';
+    try {
+      await connectAndJoin();
+    } catch (error) {
+      state = 'stopped';
+      clearInterval(commitTimer);
+      await consumer?.disconnect().catch(() => undefined);
+      await producer?.disconnect().catch(() => undefined);
+      sender.close();
+      throw error;
+    }
+  };
+
+  const connectAndJoin = async (): Promise<void> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = config.topics.filter((t) => !existing.has(t));
+      if (missing.length > 0) {
+        throw new Error(`source topic(s) ${missing.join(', ')} do not exist on ${config.brokers.join(',')} ` +
+          '(auto-create is off: create them first, e.g. with ensureTopics or `npm run kafka`)');
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    if (config.deadLetterTopic) {
+      await ensureTopics(config.brokers, [{ topic: config.deadLetterTopic }], { logger });
+      producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      await producer.connect();
+    }
+    deliver = createDelivery(config, { sender, deadLetterProducer: producer, counters, logger });
+
+    const c = kafka.consumer({
+      groupId: config.consumerGroup,
+      sessionTimeout: config.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 5)),
+      rebalanceTimeout: 30_000,
+      // Short long-polls: a resumed partition is fetched again within half a second.
+      maxWaitTimeInMs: 500,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 250, maxRetryTime: 5_000, retries: 12, restartOnFailure: async () => state === 'running' || state === 'starting' },
+    });
+    consumer = c;
+    const firstJoin = new Promise<void>((resolve) => { joined = resolve; });
+    c.on(c.events.GROUP_JOIN, (event) => {
+      totals.rebalances += 1;
+      resetLanes();
+      logger.info({ assignment: event.payload.memberAssignment, generation: totals.rebalances }, 'joined consumer group');
+      joined?.();
+    });
+    c.on(c.events.CRASH, (event) => {
+      logger.warn({ err: event.payload.error, restart: event.payload.restart }, 'kafka consumer crashed');
+    });
+    await c.connect();
+    await c.subscribe({ topics: [...config.topics], fromBeginning: config.initialOffset === 'earliest' });
+    state = 'running';
+    await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+    const timedOut = await Promise.race([firstJoin.then(() => false), sleep(JOIN_TIMEOUT_MS).then(() => true)]);
+    if (timedOut) throw new Error(`did not join consumer group ${config.consumerGroup} within ${JOIN_TIMEOUT_MS} ms`);
+    commitTimer = setInterval(() => { void commitNow(); }, config.commitIntervalMs);
+    logger.info({ topics: config.topics, sink: config.sink, ordering: config.ordering, batchSize: config.batchSize }, 'dispatcher started');
+  };
+
+  const stop = async (): Promise<void> => {
+    if (state === 'stopped' || state === 'stopping' || state === 'idle') { state = 'stopped'; return; }
+    state = 'stopping';
+    clearInterval(commitTimer);
+    const current = [...lanes.values()];
+    for (const lane of current) lane.stopAccepting();
+    const drained = await Promise.race([
+      Promise.all(current.map((l) => l.whenIdle())).then(() => true),
+      sleep(config.drainTimeoutMs).then(() => false),
+    ]);
+    if (!drained) {
+      logger.warn({ drainTimeoutMs: config.drainTimeoutMs }, 'in-flight deliveries did not finish in time; abandoning them (they will be redelivered)');
+      for (const lane of current) lane.abort();
+    }
+    await commitNow();
+    await consumer?.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'consumer disconnect failed'));
+    await producer?.disconnect().catch(() => undefined);
+    sender.close();
+    state = 'stopped';
+    logger.info({ stats: stats() }, 'dispatcher stopped');
+  };
+
+  const stats = (): DispatcherStats => {
+    let inFlight = 0;
+    let queued = 0;
+    for (const lane of lanes.values()) { inFlight += lane.inFlight(); queued += lane.queued(); }
+    return {
+      state,
+      ...totals,
+      ...counters,
+      inFlight,
+      queued,
+      committed: Object.fromEntries(Object.entries(committed).map(([t, p]) => [t, { ...p }])),
+    };
+  };
+
+  return { start, stop, stats };
+}
