@@ -57,7 +57,7 @@ export function createEventProducer(brokers: string | readonly string[], options
 
   return {
     send,
-    sendEvents: (topic, events, keyOf = defaultKey) =>
+    sendEvents: async (topic, events, keyOf = defaultKey) =>
       send(topic, events.map((event) => ({ key: keyOf(event), value: event }))),
     disconnect: async () => {
       if (connecting) await connecting.catch(() => undefined);
