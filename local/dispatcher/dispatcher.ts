@@ -121,6 +121,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps 
       totals.received += 1;
       resolveOffset(message.offset);
     }
+    lane.pump();
     await heartbeat();
   };
 

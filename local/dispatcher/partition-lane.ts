@@ -1,4 +1,5 @@
 import type { KafkaMessage } from 'kafkajs';
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordRef } from './cloud-event.js';
 import type { Deliver, Outcome } from './delivery.js';
@@ -39,16 +40,19 @@ export class PartitionLane {
   private readonly controller = new AbortController();
   private idleWaiters: (() => void)[] = [];
 
-  constructor(readonly options: LaneOptions) {}
+  constructor(readonly options: LaneOptions) {
+    // Every unit in flight listens on the lane's signal (sleep, request, limiter): many by design.
+    setMaxListeners(0, this.controller.signal);
+  }
 
   get topic(): string { return this.options.topic; }
   get partition(): number { return this.options.partition; }
 
+  /** Queues a record; call pump() after a run of pushes so batch mode can fill its units. */
   push(message: KafkaMessage): void {
     if (!this.accepting) return;
     this.tracker.track(Number(message.offset));
     this.queue.push(message);
-    this.pump();
   }
 
   /** Records waiting or in flight. */
@@ -81,7 +85,8 @@ export class PartitionLane {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private pump(): void {
+  /** Starts units while there is room. */
+  pump(): void {
     const { concurrency, unitSize } = this.options;
     while (this.accepting && this.activeUnits < concurrency && this.queue.length > 0) {
       const unit = this.queue.splice(0, unitSize);
