@@ -103,8 +103,13 @@ describe('dispatcher: ordered and unordered delivery', () => {
   it('unordered: keeps delivering past a slow record, and does not commit past it until it is answered', async () => {
     const topic = await createTopic(brokers(), randomTopic('unordered'));
     const slowId = 'partition:0/offset:0';
+    let slowAnswered = false;
     const sink = closeAfterTest(await startSinkServer({
-      responder: (r) => (header(r, 'ce-id') === slowId && r.seq < 5 ? { delayMs: 4_000 } : undefined),
+      responder: (r) => {
+        if (header(r, 'ce-id') !== slowId || slowAnswered) return undefined;
+        slowAnswered = true;
+        return { delayMs: 4_000 };
+      },
     }));
     await produceRecords(brokers(), topic, [
       ...Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `{"i":${i}}`, partition: 0 })),
