@@ -1,0 +1,723 @@
+/**
+ * Every number of the deployment, in one place, with its reason; and everything that follows
+ * from them (requests, limits, max-scale, pool shares, PostgreSQL pool size, ClickHouse slots,
+ * KafkaSource in-flight capacity) derived here, never written twice.
+ *
+ * `deriveValues(inputs)` checks the arithmetic and throws a `ValuesError` that names the value,
+ * shows the numbers and says what to change. Charts import `values` (the defaults, derived once);
+ * tests call `deriveValues` with other inputs.
+ *
+ * Memory is in MiB throughout (1 GiB = 1024 MiB). "The 7 GB pool" of the seed is read as 7 GiB.
+ */
+
+export const GiB = 1024;
+
+export class ValuesError extends Error {
+  override readonly name = 'ValuesError';
+}
+
+/** Throws a ValuesError unless `ok`: the message names the value, shows it, and gives a hint. */
+export function ensure(ok: boolean, what: string, value: unknown, hint: string): void {
+  if (!ok) throw new ValuesError(`${what} = ${JSON.stringify(value)}: ${hint}`);
+}
+
+const roundUp = (n: number, step: number) => Math.ceil(n / step) * step;
+
+// ---------------------------------------------------------------------------------------------
+// Inputs: the numbers a person chooses. Each has its reason beside it.
+// ---------------------------------------------------------------------------------------------
+
+/** Memory a function needs, item by item (MiB), at its peak and in the steady state. */
+export interface MemoryBudget {
+  /** Node.js + tsx + the libraries, idle (RSS). */
+  readonly runtimeMiB: number;
+  /** Items that are always resident once warm (caches, windows). */
+  readonly residentMiB: Readonly<Record<string, number>>;
+  /** Per in-flight request: request/response objects, the parsed CloudEvent, the buffered row. */
+  readonly perInFlightKiB: number;
+  /** Items that only exist at the peak (a full back-pressure buffer, an insert being serialized). */
+  readonly peakOnlyMiB: Readonly<Record<string, number>>;
+}
+
+export interface FunctionInputs {
+  readonly name: 'ingest' | 'analytics' | 'session-closer';
+  /** `node --import tsx <entry>`; the one image holds every function. */
+  readonly entry: string;
+  readonly visibility: 'cluster-local' | 'external';
+  /** In-flight requests one pod is meant to hold (Knative's concurrency target). */
+  readonly targetConcurrency: number;
+  /** Pods kept warm. */
+  readonly minScale: number;
+  /** Pods beyond what the design load needs, for failover and catching up. */
+  readonly spareReplicas: number;
+  readonly memory: MemoryBudget;
+  readonly cpu: { readonly requestMilli: number; readonly limitMilli: number };
+  /** The queue-proxy sidecar Knative adds to every pod counts against the pool too. */
+  readonly queueProxy: { readonly requestMiB: number; readonly limitMiB: number; readonly requestMilli: number; readonly limitMilli: number };
+  /** Request timeout Knative enforces (s). */
+  readonly timeoutSeconds: number;
+  readonly clickhouseUser: 'ingest' | 'analytics';
+  readonly usesPostgres: boolean;
+  readonly usesKafka: boolean;
+  /** Concurrent ClickHouse queries one pod may run (checked against the server's slots). */
+  readonly clickhouseQueriesPerPod: number;
+}
+
+export interface Inputs {
+  readonly pool: {
+    /** Seed: "7GB shared resource pool" between the speed and the batch layer. */
+    readonly totalMiB: number;
+    /** Seed: speed layer "2.5GB guaranteed, can scale to 7GB"; the batch layer gets the rest (4.5 GB). */
+    readonly speedGuaranteedMiB: number;
+  };
+  readonly design: {
+    /** Seed: "handles 10,000 events per second". */
+    readonly eventsPerSecond: number;
+    /** Seed: purchase is 5 % of events and each purchase has one transaction. */
+    readonly transactionShare: number;
+    /** Seed: "sub-second query response times for 50+ concurrent users". */
+    readonly dashboardUsers: number;
+    /** A dashboard user has about one request in flight (the page polls panel by panel). */
+    readonly requestsPerDashboardUser: number;
+    /** Panel queries a dashboard user causes per minute (6 panels refreshed every 2 s). */
+    readonly queriesPerDashboardUserPerMinute: number;
+  };
+  readonly batching: {
+    /** Flush a micro-batch at this many rows (BATCH_MAX_ROWS; seed: 2-second micro-batches). */
+    readonly maxRows: number;
+    /** ... or when its oldest row is this old (BATCH_MAX_AGE_MS). */
+    readonly maxAgeMs: number;
+    /** Beyond this many buffered rows the function answers 503 (functions/core/config.ts default). */
+    readonly bufferMaxRows: number;
+    /** Assumed p99 of one bulk insert into ClickHouse; replace with the figure from bench/. */
+    readonly insertP99Ms: number;
+  };
+  readonly ingestThroughput: {
+    /**
+     * Events/s one ingest pod handles at 1 CPU. Assumed: ENVIRONMENT.md measured express 5 +
+     * cloudevents at ~5,800 req/s on a core shared with the load generator; the pipeline, the
+     * queue-proxy hop and GC take a good half of that. Replace with the figure from bench/.
+     */
+    readonly eventsPerSecondPerPod: number;
+  };
+  /** Knative scales when in-flight requests reach this share of the target. */
+  readonly targetUtilization: number;
+  readonly functions: readonly FunctionInputs[];
+  readonly postgres: {
+    /** PostgreSQL's max_connections. */
+    readonly maxConnections: number;
+    /** Issue 5: pool size x maximum pods within 80 % of max_connections (the rest: admin, seeding). */
+    readonly budgetShare: number;
+    /** Connections one ingest pod wants: one batched miss query per flush, the refresh-before-expiry and warm-up queries alongside, one spare. */
+    readonly poolSizeWanted: number;
+    readonly memory: { readonly requestMiB: number; readonly limitMiB: number };
+    readonly volumeGi: number;
+  };
+  readonly clickhouse: {
+    /** Seed: "7GB RAM, 3 CPU"; requests = limits (Guaranteed QoS: the last pod the kernel kills). */
+    readonly memoryLimitMiB: number;
+    readonly cpu: number;
+    /** Memory ClickHouse does not track (allocator, thread stacks, binaries): kept out of max_server_memory_usage. */
+    readonly untrackedHeadroomMiB: number;
+    /** Seed: max_memory_usage 6GB (1GB reserved for system). */
+    readonly maxMemoryUsageMiB: number;
+    /** Seed: max_memory_usage_for_user 5GB. */
+    readonly maxMemoryUsageForUserMiB: number;
+    /** Seed: uncompressed_cache_size 1GB. */
+    readonly uncompressedCacheMiB: number;
+    /** Issue 5: mark_cache_size 512 MB. */
+    readonly markCacheMiB: number;
+    /** Seed: max_concurrent_queries 50. */
+    readonly maxConcurrentQueries: number;
+    /** Seed: "Storage: 20Gi for ClickHouse data". */
+    readonly dataVolumeGi: number;
+    /** Native BACKUPs are compressed; one full copy of the data volume fits. */
+    readonly backupVolumeGi: number;
+    /** Analytics queries are meant to be sub-second; anything past this is a runaway. */
+    readonly analyticsMaxExecutionSeconds: number;
+    /** Headroom of the analytics quota over the expected query rate. */
+    readonly quotaHeadroom: number;
+  };
+  readonly kafka: {
+    /** Brief: user_events and transactions have 6 partitions. */
+    readonly partitions: number;
+    /** Dead letters are rare; one partition keeps them in arrival order. */
+    readonly deadLetterPartitions: number;
+    /** One broker in kind: replication factor 1. */
+    readonly replicas: number;
+    /** Seed: "Data Ingestion Kafka (2GB allocation)". */
+    readonly memoryMiB: number;
+    /** Half the container for the JVM heap, the rest for the page cache Kafka reads from. */
+    readonly heapShare: number;
+    readonly volumeGi: number;
+    /** Share of the volume the retention may fill (log segments roll, compaction needs room). */
+    readonly volumeFillShare: number;
+    /** Upper bound on retention when traffic is low. */
+    readonly retentionHours: number;
+  };
+  readonly delivery: {
+    /** The longest ClickHouse or ingest outage the KafkaSource should ride out before dead-lettering. */
+    readonly outageToRideSeconds: number;
+    /** First retry delay of the exponential backoff. */
+    readonly backoffDelayMs: number;
+    /** Cap on a Retry-After the ingest function sends with 429/503 (back-pressure). */
+    readonly retryAfterMaxSeconds: number;
+  };
+  readonly sessionCloser: {
+    /** The PingSource fires once a minute (the brief). */
+    readonly schedule: string;
+  };
+  /** Function settings that are behaviour, not arithmetic (the ConfigMaps carry them). */
+  readonly config: {
+    /** ARCHITECTURE.md: tier cache with a 15-minute TTL. */
+    readonly tierCacheTtlSeconds: number;
+    /** functions/core/config.ts default: the watermark trails the newest event time by a minute. */
+    readonly allowedLatenessMs: number;
+    readonly logLevel: 'info' | 'debug' | 'warn';
+  };
+}
+
+const functionDefaults = {
+  // Measured here: `node --import tsx` with express, pino, prom-client, @clickhouse/client, pg,
+  // kafkajs, ajv, node-cache and cloudevents loaded, idle: 108 MiB RSS.
+  runtimeMiB: 112,
+};
+
+export const DEFAULT_INPUTS: Inputs = {
+  pool: { totalMiB: 7 * GiB, speedGuaranteedMiB: 2.5 * GiB },
+  design: {
+    eventsPerSecond: 10_000,
+    transactionShare: 0.05,
+    dashboardUsers: 50,
+    requestsPerDashboardUser: 1,
+    queriesPerDashboardUserPerMinute: 180,
+  },
+  batching: { maxRows: 10_000, maxAgeMs: 2_000, bufferMaxRows: 50_000, insertP99Ms: 500 },
+  ingestThroughput: { eventsPerSecondPerPod: 2_500 },
+  targetUtilization: 0.8,
+  functions: [
+    {
+      name: 'ingest',
+      entry: 'functions/ingest/main.ts',
+      // Only the KafkaSource dispatcher (through the cluster-local gateway) sends events.
+      visibility: 'cluster-local',
+      targetConcurrency: 0, // derived: throughput per pod x how long a request is held (see below)
+      // Two warm pods: one can die mid-batch while the other keeps the partitions flowing.
+      minScale: 2,
+      // One pod more than the design load needs, to catch up on a backlog after an outage.
+      spareReplicas: 1,
+      memory: {
+        runtimeMiB: functionDefaults.runtimeMiB,
+        residentMiB: {
+          // Measured here: 1,000,000 parsed UUID strings in a Set take 80 MiB (DEDUPE_WINDOW).
+          dedupeWindow: 80,
+          // Measured here: 200,000 users in node-cache take 33 MiB (TIER_CACHE_WARM_MAX).
+          tierCache: 34,
+          // Open session fragments: ~50,000 active users x ~0.5 KiB (assumed).
+          sessionFragments: 25,
+        },
+        // Measured here: a stored row object is ~1.7 KiB; request, response and CloudEvent
+        // objects are assumed at ~4 KiB more.
+        perInFlightKiB: 5.7,
+        peakOnlyMiB: {
+          // A full back-pressure buffer: 50,000 rows x 1.7 KiB (measured: 80 MiB).
+          fullBuffer: 82,
+          // One 10,000-row JSONEachRow body being built while the next batch fills.
+          insertSerialization: 16,
+        },
+      },
+      // One event loop: a second core would mostly idle; GC threads use the burst.
+      cpu: { requestMilli: 500, limitMilli: 1000 },
+      // Thousands of held requests: goroutines and buffers in the sidecar (assumed).
+      queueProxy: { requestMiB: 64, limitMiB: 128, requestMilli: 100, limitMilli: 1000 },
+      timeoutSeconds: 30,
+      clickhouseUser: 'ingest',
+      usesPostgres: true,
+      usesKafka: true,
+      // One bulk insert at a time, plus one session-state query (checkpoint or restore).
+      clickhouseQueriesPerPod: 2,
+    },
+    {
+      name: 'analytics',
+      entry: 'functions/analytics/main.ts',
+      visibility: 'external',
+      // I/O-bound: each request waits on a ClickHouse query; 25 per pod keeps one core busy.
+      targetConcurrency: 25,
+      // Always one warm pod: dashboards must answer in well under a second, no cold start.
+      minScale: 1,
+      spareReplicas: 0,
+      memory: {
+        runtimeMiB: functionDefaults.runtimeMiB,
+        residentMiB: { responseCache: 32 },
+        perInFlightKiB: 256,
+        // Up to the concurrency limit of aggregate responses (~1 MiB each) at once.
+        peakOnlyMiB: { largeResponses: 24 },
+      },
+      cpu: { requestMilli: 250, limitMilli: 1000 },
+      queueProxy: { requestMiB: 32, limitMiB: 64, requestMilli: 25, limitMilli: 250 },
+      timeoutSeconds: 30,
+      clickhouseUser: 'analytics',
+      usesPostgres: false,
+      usesKafka: false,
+      // @clickhouse/client's default max_open_connections (10).
+      clickhouseQueriesPerPod: 10,
+    },
+    {
+      name: 'session-closer',
+      entry: 'functions/session-closer/main.ts',
+      visibility: 'cluster-local',
+      // One closing run at a time; the PingSource fires once a minute.
+      targetConcurrency: 1,
+      // Exactly one closer: sessions get deterministic ids, so a second one would only duplicate work.
+      minScale: 1,
+      spareReplicas: 0,
+      memory: {
+        runtimeMiB: functionDefaults.runtimeMiB,
+        residentMiB: {},
+        perInFlightKiB: 0,
+        // The open fragments of one run: ~100,000 x ~0.5 KiB (assumed).
+        peakOnlyMiB: { openFragments: 50 },
+      },
+      cpu: { requestMilli: 100, limitMilli: 500 },
+      queueProxy: { requestMiB: 32, limitMiB: 64, requestMilli: 25, limitMilli: 250 },
+      // Shorter than the schedule, so two runs never overlap.
+      timeoutSeconds: 55,
+      clickhouseUser: 'ingest',
+      usesPostgres: false,
+      usesKafka: false,
+      // Reads fragments, writes closed sessions: never more than two queries.
+      clickhouseQueriesPerPod: 2,
+    },
+  ],
+  postgres: {
+    maxConnections: 100,
+    budgetShare: 0.8,
+    poolSizeWanted: 4,
+    // shared_buffers 128 MB (the default) plus connection backends.
+    memory: { requestMiB: 256, limitMiB: 512 },
+    volumeGi: 5,
+  },
+  clickhouse: {
+    memoryLimitMiB: 7 * GiB,
+    cpu: 3,
+    untrackedHeadroomMiB: 512,
+    maxMemoryUsageMiB: 6 * GiB,
+    maxMemoryUsageForUserMiB: 5 * GiB,
+    uncompressedCacheMiB: 1 * GiB,
+    markCacheMiB: 512,
+    maxConcurrentQueries: 50,
+    dataVolumeGi: 20,
+    backupVolumeGi: 20,
+    analyticsMaxExecutionSeconds: 10,
+    quotaHeadroom: 1.5,
+  },
+  kafka: {
+    partitions: 6,
+    deadLetterPartitions: 1,
+    replicas: 1,
+    memoryMiB: 2 * GiB,
+    heapShare: 0.5,
+    volumeGi: 20,
+    volumeFillShare: 0.7,
+    retentionHours: 24,
+  },
+  delivery: { outageToRideSeconds: 300, backoffDelayMs: 500, retryAfterMaxSeconds: 30 },
+  sessionCloser: { schedule: '* * * * *' },
+  config: { tierCacheTtlSeconds: 900, allowedLatenessMs: 60_000, logLevel: 'info' },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Derived values.
+// ---------------------------------------------------------------------------------------------
+
+export interface FunctionValues extends FunctionInputs {
+  /** Knative's concurrency target (in-flight requests per pod). */
+  readonly targetConcurrency: number;
+  /** Knative's hard limit per pod; requests beyond it wait in the queue-proxy. */
+  readonly containerConcurrency: number;
+  /** Pods the design load needs. */
+  readonly podsAtDesignLoad: number;
+  readonly maxScale: number;
+  /** Knative starts a new revision with this many pods (they coexist with the old ones). */
+  readonly initialScale: number;
+  /** The user container. */
+  readonly requestMiB: number;
+  readonly limitMiB: number;
+  /** V8's old space: GC gets aggressive before the cgroup limit kills the process. */
+  readonly maxOldSpaceMiB: number;
+  /** The whole pod: user container + queue-proxy. */
+  readonly podRequestMiB: number;
+  readonly podLimitMiB: number;
+}
+
+export interface Values {
+  readonly inputs: Inputs;
+  readonly functions: Readonly<Record<FunctionInputs['name'], FunctionValues>>;
+  readonly pool: {
+    readonly totalMiB: number;
+    readonly speedGuaranteedMiB: number;
+    /** The batch layer's quota: what the speed layer's guarantee leaves of the pool. */
+    readonly batchMiB: number;
+    /** Speed-layer requests at the design load (must fit the guarantee: no preemption needed). */
+    readonly speedRequestsAtDesignMiB: number;
+    /** Speed-layer requests with every function at min-scale. */
+    readonly speedFloorMiB: number;
+    /** Sum over functions of max-scale x pod limit. */
+    readonly speedMaxLimitsMiB: number;
+    /** New revisions' pods while the old ones still run at max-scale (every function rolls with the image). */
+    readonly rolloutSurgeMiB: number;
+    /** speedMaxLimitsMiB + rolloutSurgeMiB: what the speed layer's quota must admit. */
+    readonly speedCeilingMiB: number;
+    /** Pods the speed layer may ever run at once (max-scale + rollout surge), for the pods quota. */
+    readonly speedMaxPods: number;
+  };
+  readonly ingest: {
+    /** How long an event's request is held: half the flush window plus one insert. */
+    readonly holdSeconds: number;
+    /** In-flight events needed across all ingest pods at the design throughput. */
+    readonly inFlightAtDesign: number;
+  };
+  readonly postgres: {
+    readonly poolSize: number;
+    /** Ingest pods that may run at once: max-scale plus a rollout's new pods. */
+    readonly maxPodsWithPool: number;
+    readonly connectionsUsed: number;
+    readonly connectionBudget: number;
+  };
+  readonly clickhouse: {
+    readonly maxServerMemoryUsageMiB: number;
+    /** Concurrent queries reserved for the `ingest` user (ingest pods + the closer). */
+    readonly ingestSlots: number;
+    /** What is left of max_concurrent_queries for the `analytics` user. */
+    readonly analyticsSlots: number;
+    readonly analyticsQuota: {
+      readonly intervalSeconds: number;
+      readonly queries: number;
+      readonly errors: number;
+      readonly resultRows: number;
+      readonly executionTimeSeconds: number;
+    };
+    /**
+     * non_replicated_deduplication_window (blocks): a retried insert (same idempotency token) is
+     * recognised for as long as the KafkaSource keeps retrying.
+     */
+    readonly deduplicationWindowBlocks: number;
+  };
+  readonly kafka: {
+    readonly consumersPerSource: number;
+    /** The dispatcher's in-flight cap per consumer (`max.poll.records`, set by kind/up.sh). */
+    readonly maxPollRecords: number;
+    readonly retentionBytesPerPartition: number;
+    readonly retentionMs: number;
+    readonly heapMiB: number;
+  };
+  readonly delivery: {
+    readonly retry: number;
+    readonly backoffDelay: string;
+    readonly timeout: string;
+    readonly retryAfterMax: string;
+    /** Total backoff before an event is dead-lettered (s). */
+    readonly totalBackoffSeconds: number;
+  };
+}
+
+const iso = (seconds: number) => `PT${Number(seconds.toFixed(3))}S`;
+
+function deriveFunction(f: FunctionInputs, inputs: Inputs, ingestTarget: number, ingestPods: number): FunctionValues {
+  const u = inputs.targetUtilization;
+  const target = f.name === 'ingest' ? ingestTarget : f.targetConcurrency;
+  ensure(target >= 1, `${f.name}.targetConcurrency`, target, 'must be at least 1 in-flight request per pod');
+  // containerConcurrency: the target is what the autoscaler aims for at `u`; the hard limit sits
+  // where a pod would be at 100 %, so short bursts are served, not queued.
+  const containerConcurrency = f.name === 'session-closer' ? 1 : Math.ceil(target / u);
+
+  let podsAtDesignLoad: number;
+  if (f.name === 'ingest') podsAtDesignLoad = ingestPods;
+  else if (f.name === 'analytics') {
+    const inFlight = inputs.design.dashboardUsers * inputs.design.requestsPerDashboardUser;
+    podsAtDesignLoad = Math.ceil(inFlight / (target * u));
+  } else podsAtDesignLoad = 1;
+  podsAtDesignLoad = Math.max(podsAtDesignLoad, f.minScale);
+  const maxScale = podsAtDesignLoad + f.spareReplicas;
+  ensure(maxScale >= f.minScale, `${f.name}.maxScale`, maxScale, `must be >= minScale (${f.minScale})`);
+
+  const m = f.memory;
+  const resident = Object.values(m.residentMiB).reduce((a, b) => a + b, 0);
+  const peakOnly = Object.values(m.peakOnlyMiB).reduce((a, b) => a + b, 0);
+  const steady = m.runtimeMiB + resident + (target * m.perInFlightKiB) / 1024;
+  const peak = m.runtimeMiB + resident + peakOnly + (containerConcurrency * m.perInFlightKiB) / 1024;
+  // 25 % over the peak: V8 needs room to collect before the cgroup limit is reached.
+  const limitMiB = roundUp(peak * 1.25, 64);
+  const requestMiB = roundUp(steady, 32);
+  ensure(requestMiB <= limitMiB, `${f.name}.requestMiB`, requestMiB, `must not exceed the limit (${limitMiB} MiB)`);
+  // V8's old space gets 3/4 of the limit: new space, code, Buffers (request bodies) and the
+  // esbuild helper of tsx live outside it.
+  const maxOldSpaceMiB = Math.floor(limitMiB * 0.75);
+
+  return {
+    ...f,
+    targetConcurrency: target,
+    containerConcurrency,
+    podsAtDesignLoad,
+    maxScale,
+    initialScale: f.minScale,
+    requestMiB,
+    limitMiB,
+    maxOldSpaceMiB,
+    podRequestMiB: requestMiB + f.queueProxy.requestMiB,
+    podLimitMiB: limitMiB + f.queueProxy.limitMiB,
+  };
+}
+
+export function deriveValues(inputs: Inputs = DEFAULT_INPUTS): Values {
+  const { pool, design, batching } = inputs;
+  ensure(inputs.targetUtilization > 0 && inputs.targetUtilization <= 1, 'targetUtilization', inputs.targetUtilization, 'must be in (0, 1]');
+  ensure(pool.speedGuaranteedMiB > 0 && pool.speedGuaranteedMiB < pool.totalMiB, 'pool.speedGuaranteedMiB', pool.speedGuaranteedMiB, `must be inside the pool (0, ${pool.totalMiB})`);
+
+  // --- Ingest: how long a request is held decides how many must be in flight. ----------------
+  // The function answers once the event's batch is stored. At the per-pod rate the size trigger
+  // fires after maxRows/rate s; the age trigger after maxAge. The earlier one wins; an event
+  // waits half of that on average, then one insert.
+  const perPod = inputs.ingestThroughput.eventsPerSecondPerPod;
+  const fillSeconds = Math.min(batching.maxAgeMs / 1000, batching.maxRows / perPod);
+  const holdSeconds = fillSeconds / 2 + batching.insertP99Ms / 1000;
+  const ingestTarget = Math.ceil(perPod * holdSeconds);
+  const ingestPods = Math.ceil(design.eventsPerSecond / (perPod * inputs.targetUtilization));
+  const inFlightAtDesign = Math.ceil(design.eventsPerSecond * holdSeconds);
+
+  const fns = {} as Record<FunctionInputs['name'], FunctionValues>;
+  for (const f of inputs.functions) fns[f.name] = deriveFunction(f, inputs, ingestTarget, ingestPods);
+  for (const name of ['ingest', 'analytics', 'session-closer'] as const) {
+    ensure(fns[name] !== undefined, `functions.${name}`, undefined, 'every function of the image must be configured');
+  }
+  const ingest = fns.ingest;
+  const list = Object.values(fns);
+
+  ensure(
+    ingest.containerConcurrency <= batching.bufferMaxRows,
+    'ingest.containerConcurrency',
+    ingest.containerConcurrency,
+    `must not exceed BUFFER_MAX_ROWS (${batching.bufferMaxRows}): single-event requests would hit the back-pressure 503 before the concurrency limit`,
+  );
+
+  // --- The pool. -----------------------------------------------------------------------------
+  const sum = (f: (v: FunctionValues) => number) => list.reduce((a, v) => a + f(v), 0);
+  const speedRequestsAtDesignMiB = sum((v) => v.podsAtDesignLoad * v.podRequestMiB);
+  const speedFloorMiB = sum((v) => v.minScale * v.podRequestMiB);
+  const speedMaxLimitsMiB = sum((v) => v.maxScale * v.podLimitMiB);
+  // One image serves every function, so a new image rolls all of them at once: each new revision
+  // starts initial-scale pods while the old ones may still run at max-scale.
+  const rolloutSurgeMiB = sum((v) => v.initialScale * v.podLimitMiB);
+  const speedCeilingMiB = speedMaxLimitsMiB + rolloutSurgeMiB;
+  const speedMaxPods = sum((v) => v.maxScale + v.initialScale);
+
+  ensure(
+    speedRequestsAtDesignMiB <= pool.speedGuaranteedMiB,
+    'speed-layer requests at the design load (MiB)',
+    speedRequestsAtDesignMiB,
+    `must fit the guaranteed ${pool.speedGuaranteedMiB} MiB so the design load never waits for batch pods to be preempted; ` +
+      `lower a function's request, raise eventsPerSecondPerPod (measure it), or raise pool.speedGuaranteedMiB`,
+  );
+  ensure(
+    speedCeilingMiB <= pool.totalMiB,
+    'speed-layer max-scale x pod limit + rollout surge (MiB)',
+    speedCeilingMiB,
+    `must fit the ${pool.totalMiB} MiB pool (max limits ${speedMaxLimitsMiB} + surge ${rolloutSurgeMiB}); lower a max-scale (spareReplicas) or a memory limit`,
+  );
+
+  // --- PostgreSQL. ---------------------------------------------------------------------------
+  const pg = inputs.postgres;
+  const maxPodsWithPool = list.filter((v) => v.usesPostgres).reduce((a, v) => a + v.maxScale + v.initialScale, 0);
+  const connectionBudget = Math.floor(pg.maxConnections * pg.budgetShare);
+  const connectionsUsed = pg.poolSizeWanted * maxPodsWithPool;
+  ensure(
+    connectionsUsed <= connectionBudget,
+    'PG_POOL_SIZE x maximum pods',
+    `${pg.poolSizeWanted} x ${maxPodsWithPool} = ${connectionsUsed}`,
+    `must stay within ${pg.budgetShare * 100} % of max_connections (${connectionBudget} of ${pg.maxConnections}); ` +
+      `lower poolSizeWanted to ${Math.floor(connectionBudget / Math.max(1, maxPodsWithPool))} or raise max_connections`,
+  );
+
+  // --- ClickHouse. ---------------------------------------------------------------------------
+  const ch = inputs.clickhouse;
+  const maxServerMemoryUsageMiB = ch.memoryLimitMiB - ch.untrackedHeadroomMiB;
+  ensure(ch.maxMemoryUsageMiB <= maxServerMemoryUsageMiB, 'clickhouse.max_memory_usage (MiB)', ch.maxMemoryUsageMiB, `must not exceed max_server_memory_usage (${maxServerMemoryUsageMiB} MiB)`);
+  const cachesAndUser = ch.maxMemoryUsageForUserMiB + ch.uncompressedCacheMiB + ch.markCacheMiB;
+  ensure(
+    cachesAndUser <= maxServerMemoryUsageMiB,
+    'clickhouse max_memory_usage_for_user + caches (MiB)',
+    cachesAndUser,
+    `must fit max_server_memory_usage (${maxServerMemoryUsageMiB} MiB = limit - ${ch.untrackedHeadroomMiB} headroom), or one user's queries plus full caches would exceed the container limit`,
+  );
+  const ingestSlots = list.filter((v) => v.clickhouseUser === 'ingest').reduce((a, v) => a + (v.maxScale + v.initialScale) * v.clickhouseQueriesPerPod, 0);
+  const analyticsSlots = ch.maxConcurrentQueries - ingestSlots;
+  const analyticsWant = list.filter((v) => v.clickhouseUser === 'analytics').reduce((a, v) => a + v.maxScale * v.clickhouseQueriesPerPod, 0);
+  ensure(
+    analyticsSlots >= analyticsWant,
+    'ClickHouse slots left for analytics',
+    `${ch.maxConcurrentQueries} - ${ingestSlots} = ${analyticsSlots}`,
+    `analytics may open ${analyticsWant} connections (max-scale x ${fns.analytics.clickhouseQueriesPerPod}); lower analytics max-scale or ingest's queries per pod, or raise max_concurrent_queries`,
+  );
+  const queriesPerMinute = design.dashboardUsers * design.queriesPerDashboardUserPerMinute;
+  const analyticsQuota = {
+    intervalSeconds: 60,
+    queries: Math.ceil(queriesPerMinute * ch.quotaHeadroom),
+    // Errors are a symptom: a tenth of the expected queries failing trips the quota.
+    errors: Math.ceil(queriesPerMinute / 10),
+    // Panels return aggregates: ~1,000 rows per query at most.
+    resultRows: Math.ceil(queriesPerMinute * ch.quotaHeadroom * 1_000),
+    // At most every analytics slot busy for the whole minute.
+    executionTimeSeconds: analyticsSlots * 60,
+  };
+
+  // --- Delivery (KafkaSource). ---------------------------------------------------------------
+  const del = inputs.delivery;
+  const d = del.backoffDelayMs / 1000;
+  // Exponential backoff waits d x (2^retry - 1) in total: enough retries to ride the outage.
+  const retry = Math.ceil(Math.log2(del.outageToRideSeconds / d + 1));
+  const totalBackoffSeconds = d * (2 ** retry - 1);
+  // A request is held at most one flush window plus one insert; four times that before giving up.
+  const timeoutSeconds = Math.ceil(4 * (batching.maxAgeMs + batching.insertP99Ms) / 1000);
+  ensure(timeoutSeconds < ingest.timeoutSeconds, 'delivery timeout (s)', timeoutSeconds, `must be shorter than ingest's Knative timeout (${ingest.timeoutSeconds} s)`);
+
+  // ClickHouse must recognise a retried block for as long as retries go on: flushes/s at
+  // max-scale (one block per table per flush) times the retry horizon.
+  const flushesPerSecond = (ingest.maxScale + ingest.initialScale) / (batching.maxAgeMs / 1000);
+  const deduplicationWindowBlocks = roundUp(flushesPerSecond * totalBackoffSeconds, 100);
+
+  // --- Kafka. --------------------------------------------------------------------------------
+  const k = inputs.kafka;
+  // One consumer per partition: more would idle, fewer would cap the in-flight capacity.
+  const consumersPerSource = k.partitions;
+  // The unordered dispatcher keeps at most max.poll.records in flight per consumer.
+  const maxPollRecords = roundUp(inFlightAtDesign / consumersPerSource, 100);
+  const totalPartitions = 2 * k.partitions + k.deadLetterPartitions;
+  const retentionBytesPerPartition = Math.floor((k.volumeGi * 2 ** 30 * k.volumeFillShare) / totalPartitions);
+  ensure(k.heapShare > 0 && k.heapShare < 1, 'kafka.heapShare', k.heapShare, 'the page cache needs the rest of the container');
+  const capacity = consumersPerSource * maxPollRecords;
+  ensure(
+    capacity >= inFlightAtDesign,
+    'KafkaSource in-flight capacity',
+    capacity,
+    `must cover the ${inFlightAtDesign} events in flight at ${design.eventsPerSecond} events/s (held ${holdSeconds} s each)`,
+  );
+  const ingestCapacity = ingest.maxScale * ingest.containerConcurrency;
+  ensure(
+    inFlightAtDesign <= ingestCapacity,
+    'in-flight events at the design load',
+    inFlightAtDesign,
+    `exceeds ingest's max-scale x containerConcurrency (${ingestCapacity}); raise max-scale or the per-pod throughput`,
+  );
+
+  return {
+    inputs,
+    functions: fns,
+    pool: {
+      totalMiB: pool.totalMiB,
+      speedGuaranteedMiB: pool.speedGuaranteedMiB,
+      batchMiB: pool.totalMiB - pool.speedGuaranteedMiB,
+      speedRequestsAtDesignMiB,
+      speedFloorMiB,
+      speedMaxLimitsMiB,
+      rolloutSurgeMiB,
+      speedCeilingMiB,
+      speedMaxPods,
+    },
+    ingest: { holdSeconds, inFlightAtDesign },
+    postgres: { poolSize: pg.poolSizeWanted, maxPodsWithPool, connectionsUsed, connectionBudget },
+    clickhouse: { maxServerMemoryUsageMiB, ingestSlots, analyticsSlots, analyticsQuota, deduplicationWindowBlocks },
+    kafka: {
+      consumersPerSource,
+      maxPollRecords,
+      retentionBytesPerPartition,
+      retentionMs: k.retentionHours * 3_600_000,
+      heapMiB: Math.floor(k.memoryMiB * k.heapShare),
+    },
+    delivery: {
+      retry,
+      backoffDelay: iso(d),
+      timeout: iso(timeoutSeconds),
+      retryAfterMax: iso(del.retryAfterMaxSeconds),
+      totalBackoffSeconds,
+    },
+  };
+}
+
+/** The deployment's values: the defaults, derived and checked once. */
+export const values: Values = deriveValues();
+
+// ---------------------------------------------------------------------------------------------
+// Names and fixed facts the charts share (not arithmetic, but one place for them too).
+// ---------------------------------------------------------------------------------------------
+
+export const NAMESPACES = { speed: 'speed-layer', batch: 'batch-layer', kafka: 'kafka' } as const;
+
+export const PRIORITY = {
+  /** Speed-layer functions: preempt the batch layer when the pool is full. */
+  speed: { name: 'speed-layer-high', value: 100_000 },
+  /** Batch layer: preemptible, and never preempts anyone itself. */
+  batch: { name: 'batch-layer-normal', value: 1_000 },
+  /** ClickHouse, PostgreSQL, Kafka: outside the compute pool, never a preemption victim of either layer. */
+  data: { name: 'speed-layer-data', value: 200_000 },
+} as const;
+
+export const IMAGES = {
+  /**
+   * Built by the Dockerfile and loaded into kind by kind/up.sh. The `dev.local/` prefix is one of
+   * the registries Knative does not try to resolve to a digest (config-deployment's
+   * registries-skipping-tag-resolving), so an image that exists only in the nodes works.
+   */
+  functions: 'dev.local/speed-layer:dev',
+  /** The same ClickHouse version as the embedded engine (chDB) the code is tested against. */
+  clickhouse: 'clickhouse/clickhouse-server:26.7',
+  postgres: 'postgres:17',
+} as const;
+
+export const KAFKA = {
+  cluster: 'speed-layer',
+  /** Strimzi 0.48 supports Kafka 4.0 and 4.1 (kind/up.sh installs the operator). */
+  version: '4.1.0',
+  bootstrap: 'speed-layer-kafka-bootstrap.kafka.svc:9092',
+  topics: { userEvents: 'user_events', transactions: 'transactions', deadLetter: 'dead_letter_events' },
+} as const;
+
+export const CLICKHOUSE = {
+  service: 'clickhouse',
+  url: `http://clickhouse.${NAMESPACES.speed}.svc:8123`,
+  database: 'speed_layer',
+  ports: { http: 8123, native: 9000, metrics: 9363 },
+  /** NodePorts that kind/kind-config.yaml maps to the host's 8123 and 9000. */
+  nodePorts: { http: 30123, native: 30900 },
+  uid: 101,
+} as const;
+
+export const POSTGRES = {
+  service: 'postgres',
+  database: 'speed_layer',
+  user: 'speed_layer',
+  port: 5432,
+  uid: 999,
+} as const;
+
+/** Secrets are created by kind/up.sh (random passwords), never written to the repo or dist/. */
+export const SECRETS = {
+  clickhouse: { name: 'clickhouse-users', keys: { ingest: 'ingest-password', analytics: 'analytics-password', migrator: 'migrator-password' } },
+  postgres: { name: 'postgres', keys: { password: 'password', databaseUrl: 'database-url' } },
+} as const;
+
+/** The uid the Dockerfile's runtime stage runs as. */
+export const FUNCTION_UID = 10001;
+
+/** kind's default docker network; NodePort traffic from the host arrives from it. */
+export const KIND_NODE_CIDR = '172.18.0.0/16';
+
+export const PORTS = {
+  /** The functions listen on PORT (Knative sets 8080; the pod port is named `user-port`). */
+  user: 8080,
+  /** queue-proxy: requests from the gateway and the activator. */
+  queue: 8012,
+  /** queue-proxy: the metrics the Knative autoscaler scrapes. */
+  autoscalerMetrics: 9090,
+  dns: 53,
+  kafka: 9092,
+} as const;
