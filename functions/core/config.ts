@@ -38,9 +38,9 @@ const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true });
 const check = ajv.compile(ConfigSchema);
 
 /** Reads the configuration from an environment (process.env by default), with overrides for tests. */
-export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}, defaults: Partial<Config> = {}): Config {
   const known = Object.keys(ConfigSchema.properties);
-  const raw: Record<string, unknown> = {};
+  const raw: Record<string, unknown> = { ...defaults };
   for (const key of known) {
     const v = env[key];
     if (v !== undefined && v !== '') raw[key] = v;

@@ -9,6 +9,7 @@ export const REJECT_REASONS = [
   'invalid_timestamp', // not RFC 3339 UTC with milliseconds, or an impossible date
   'amount_mismatch', // transaction: subtotal - discount + tax != total, or items don't add up
   'future_timestamp', // event time too far ahead of the receiving clock
+  'storage_rejected', // valid by schema, but ClickHouse refused the row for good (kept here, not lost)
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

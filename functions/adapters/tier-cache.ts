@@ -1,0 +1,100 @@
+import NodeCache from 'node-cache';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Tier } from '../schemas/events.js';
+import type { TierSource } from './tier-source.js';
+
+/**
+ * User tiers in memory (node-cache, 15-minute TTL) over PostgreSQL, shaped like PostHog's lazy
+ * loader: every miss requested in the same tick goes to PostgreSQL in one query, concurrent misses
+ * for one user share that query, entries are refreshed in the background before they expire, users
+ * missing from PostgreSQL are remembered as `unknown` for a shorter time, and when PostgreSQL fails
+ * events still get `unknown` at once (briefly cached, so the cache refills when it is back).
+ */
+export type TierCacheOptions = { ttlS: number; unknownTtlS: number; warmMax: number; failureTtlS?: number };
+
+export function createTierCache(opts: TierCacheOptions, deps: { source: TierSource; metrics: Metrics; log: Logger }) {
+  const { source, metrics, log } = deps;
+  const cache = new NodeCache({ stdTTL: opts.ttlS, checkperiod: Math.max(1, Math.floor(opts.ttlS / 10)), useClones: false });
+  const inFlight = new Map<string, Promise<Tier>>();
+  let queued = new Map<string, { resolve: (t: Tier) => void }>();
+  let scheduled = false;
+  const refreshAheadMs = opts.ttlS * 1000 * 0.1;
+
+  function load(userId: string): Promise<Tier> {
+    const existing = inFlight.get(userId);
+    if (existing) return existing;
+    const p = new Promise<Tier>((resolve) => queued.set(userId, { resolve }));
+    inFlight.set(userId, p);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(runQuery);
+    }
+    return p;
+  }
+
+  async function runQuery() {
+    scheduled = false;
+    const batch = queued;
+    queued = new Map();
+    const ids = [...batch.keys()];
+    const end = metrics.tierLookupDuration.startTimer();
+    let found: Map<string, Tier> | undefined;
+    try {
+      found = await source.lookup(ids);
+    } catch (err) {
+      metrics.tierLookupFailures.inc();
+      log.warn({ users: ids.length, err: (err as Error).message }, 'tier lookup failed; enriching with unknown');
+    } finally {
+      end();
+    }
+    for (const [id, { resolve }] of batch) {
+      const tier = found?.get(id) ?? 'unknown';
+      cache.set(id, tier, !found ? (opts.failureTtlS ?? 5) : found.has(id) ? opts.ttlS : opts.unknownTtlS);
+      inFlight.delete(id);
+      resolve(tier);
+    }
+    metrics.cacheSize.set(cache.keys().length);
+  }
+
+  return {
+    /** Tiers of the given users: hits from memory, misses in one shared PostgreSQL query. */
+    async getMany(userIds: Iterable<string>): Promise<Map<string, Tier>> {
+      const out = new Map<string, Tier>();
+      const waits: Promise<void>[] = [];
+      const now = Date.now();
+      for (const id of userIds) {
+        if (out.has(id)) continue;
+        const hit = cache.get<Tier>(id);
+        if (hit !== undefined) {
+          metrics.cacheHits.inc();
+          out.set(id, hit);
+          const expires = cache.getTtl(id);
+          if (hit !== 'unknown' && expires && expires - now < refreshAheadMs && !inFlight.has(id)) void load(id);
+        } else {
+          metrics.cacheMisses.inc();
+          out.set(id, 'unknown');
+          waits.push(load(id).then((t) => void out.set(id, t)));
+        }
+      }
+      if (waits.length) await Promise.all(waits);
+      return out;
+    },
+    /** Loads the most recently active users at start, so the first events are hits. */
+    async warm(): Promise<number> {
+      if (opts.warmMax === 0) return 0;
+      try {
+        const users = await source.recent(opts.warmMax);
+        for (const [id, tier] of users) cache.set(id, tier);
+        metrics.cacheSize.set(cache.keys().length);
+        return users.size;
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'could not warm the tier cache; starting cold');
+        return 0;
+      }
+    },
+    get size() { return cache.keys().length; },
+    close() { cache.close(); },
+  };
+}
+export type TierCache = ReturnType<typeof createTierCache>;

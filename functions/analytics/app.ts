@@ -1,0 +1,145 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Request, Response } from 'express';
+import type { Config } from '../core/config.js';
+import { EnvelopeError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import { createHttpApp } from '../adapters/http-server.js';
+import { FUNNEL_STEPS, EVENT_TYPES } from '../schemas/events.js';
+import { QUERIES, type QueryName } from './queries.js';
+import { dashboardHtml } from './dashboard.js';
+
+/**
+ * The analytics function: a JSON API over the materialized views and a live dashboard at `/`.
+ * Every answer is `{ range: {from, to}, data }`; `from`/`to` (RFC 3339) default to the last 24 h.
+ * Identical queries running at the same moment share one ClickHouse round trip, which is what 50
+ * dashboards refreshing together mostly send.
+ */
+type Params = Record<string, string | number>;
+
+export function createAnalytics(config: Pick<Config, 'CLICKHOUSE_DATABASE'>, deps: { ch: ClickHouseClient; metrics: Metrics; log: Logger }) {
+  const { ch, metrics, log } = deps;
+  const inFlight = new Map<string, Promise<Record<string, unknown>[]>>();
+
+  async function run(endpoint: string, name: QueryName, params: Params) {
+    const key = `${name}:${JSON.stringify(params)}`;
+    let p = inFlight.get(key);
+    if (!p) {
+      const end = metrics.queryDuration.startTimer({ endpoint });
+      p = ch
+        .query({ query: QUERIES[name].replaceAll('{db}', config.CLICKHOUSE_DATABASE), query_params: params, format: 'JSONEachRow' })
+        .then((r) => r.json<Record<string, unknown>>())
+        .finally(() => { inFlight.delete(key); end(); });
+      inFlight.set(key, p);
+    }
+    return p;
+  }
+
+  const app = createHttpApp({ metrics, log, ready: async () => (await ch.ping()).success });
+
+  function route(path: string, handler: (q: Query, req: Request) => Promise<unknown>) {
+    app.get(path, async (req: Request, res: Response) => {
+      try {
+        const q = parseQuery(req);
+        res.json({ range: { from: q.from, to: q.to }, data: await handler(q, req) });
+      } catch (err) {
+        if (err instanceof EnvelopeError) return void res.status(err.status).json(err.toJSON());
+        metrics.queryFailures.inc({ endpoint: path });
+        log.error({ path, err: (err as Error).message }, 'query failed');
+        res.status(503).json({ code: 'query_failed', detail: (err as Error).message });
+      }
+    });
+  }
+
+  route('/api/event-types', async (q) => {
+    const rows = await run('event-types', 'eventTypes', q.range);
+    return EVENT_TYPES.map((t) => {
+      const r = rows.find((x) => x.event_type === t);
+      return { event_type: t, events: num(r?.events), users: num(r?.users) };
+    });
+  });
+  route('/api/funnel', async (q) => funnelSteps(await run('funnel', 'funnel', { ...q.range, tier: q.tier })));
+  route('/api/funnel/by-tier', async (q) => {
+    const rows = await run('funnel-by-tier', 'funnelByTier', q.range);
+    const tiers = [...new Set(rows.map((r) => String(r.tier)))].sort();
+    return Object.fromEntries(tiers.map((t) => [t, funnelSteps(rows.filter((r) => r.tier === t))]));
+  });
+  route('/api/tiers', async (q) => (await run('tiers', 'tiers', q.range)).map((r) => ({
+    tier: r.tier, events: num(r.events), users: num(r.users), purchases: num(r.purchases), orders: num(r.orders),
+    revenue: r.revenue, avg_order_value: r.avg_order_value,
+  })));
+  route('/api/products', async (q) => (await run('products', 'products', { ...q.range, sort: q.sort, limit: q.limit })).map((r) => ({
+    product_id: r.product_id, category: r.category, views: num(r.views), add_to_carts: num(r.add_to_carts), purchases: num(r.purchases),
+    units: num(r.units), revenue: r.revenue, view_to_purchase_rate: num(r.view_to_purchase_rate),
+  })));
+  route('/api/sessions/summary', async (q) => {
+    const [r = {}] = await run('sessions-summary', 'sessionsSummary', q.range);
+    return { sessions: num(r.sessions), open: num(r.open), closed: num(r.closed), converted: num(r.converted), avg_duration_s: num(r.avg_duration_s), avg_events: num(r.avg_events), revenue: r.revenue };
+  });
+  route('/api/sessions/recent', async (q) => (await run('sessions-recent', 'recentSessions', { ...q.range, limit: q.limit })).map(numbers));
+  route('/api/freshness', async (q) => {
+    const [f = {}] = await run('freshness', 'freshness', q.range);
+    const dl = await run('dead-letters', 'deadLetterCounts', q.range);
+    const rejected = dl.reduce((s, r) => s + num(r.count), 0);
+    return { latest_event: f.latest_event ?? null, last_stored: f.last_stored ?? null, events: num(f.events), late: num(f.late), rejected };
+  });
+  route('/api/dead-letters', async (q) => ({
+    counts: (await run('dead-letters', 'deadLetterCounts', q.range)).map(numbers),
+    samples: await run('dead-letters', 'deadLetterSamples', { ...q.range, reason: q.reason, limit: q.limit }),
+  }));
+  route('/api/users/recent', async () => run('users-recent', 'recentUsers', {}));
+  route('/api/users/:id/journey', async (q, req) => {
+    const user = String(req.params.id);
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(user)) throw new EnvelopeError('invalid_parameter', 'id', 'user id must be a UUID');
+    const [events, sessions] = await Promise.all([
+      run('journey', 'journeyEvents', { ...q.range, user }),
+      run('journey', 'journeySessions', { ...q.range, user }),
+    ]);
+    return { user_id: user, events: events.map(numbers), sessions: sessions.map(numbers) };
+  });
+  app.get('/', (_req, res) => void res.type('html').send(dashboardHtml()));
+
+  return { app };
+}
+
+type Query = { from: string; to: string; range: { from: string; to: string }; tier: string; sort: string; limit: number; reason: string };
+
+function parseQuery(req: Request): Query {
+  const s = (k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string) : undefined);
+  const time = (k: string, dflt: number) => {
+    const v = s(k);
+    if (v === undefined) return new Date(dflt).toISOString();
+    const t = Date.parse(v);
+    if (Number.isNaN(t)) throw new EnvelopeError('invalid_parameter', k, `${k} must be an RFC 3339 time, got ${JSON.stringify(v)}`);
+    return new Date(t).toISOString();
+  };
+  const now = Date.now();
+  const to = time('to', now + 60_000);
+  const from = time('from', now - 24 * 3600_000);
+  if (from >= to) throw new EnvelopeError('invalid_parameter', 'from', 'from must be before to');
+  const limit = Number(s('limit') ?? 20);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new EnvelopeError('invalid_parameter', 'limit', 'limit must be an integer from 1 to 1000');
+  const sort = s('sort') ?? 'revenue';
+  if (!['revenue', 'views', 'purchases'].includes(sort)) throw new EnvelopeError('invalid_parameter', 'sort', 'sort must be revenue, views or purchases');
+  // ClickHouse wants 'YYYY-MM-DD hh:mm:ss.sss' for a DateTime64 parameter.
+  const ch = (iso: string) => iso.replace('T', ' ').replace('Z', '');
+  return { from, to, range: { from: ch(from), to: ch(to) }, tier: s('tier') ?? '', sort, limit, reason: s('reason') ?? '' };
+}
+
+function funnelSteps(rows: Record<string, unknown>[]) {
+  const steps = FUNNEL_STEPS.map((step) => {
+    const r = rows.find((x) => x.step === step);
+    return { step, events: num(r?.events), users: num(r?.users) };
+  });
+  const first = steps[0]!.users;
+  return steps.map((s, i) => ({
+    ...s,
+    conversion_from_previous: i === 0 ? 1 : ratio(s.users, steps[i - 1]!.users),
+    conversion_from_start: ratio(s.users, first),
+  }));
+}
+
+const ratio = (a: number, b: number) => (b === 0 ? 0 : Math.round((a / b) * 10_000) / 10_000);
+const num = (v: unknown) => (v === undefined || v === null ? 0 : Number(v));
+const NUMERIC = new Set(['duration_ms', 'event_count', 'page_views', 'purchases', 'converted', 'is_closed', 'count', 'quantity', 'is_late']);
+const numbers = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, NUMERIC.has(k) ? num(v) : v]));

@@ -1,0 +1,73 @@
+import { FUNNEL_STEPS } from '../schemas/events.js';
+
+/**
+ * Every query the analytics API runs. All are parameterized ({name:Type} placeholders bound by
+ * ClickHouse), read the materialized views' target tables where they can, and take the same
+ * [from, to) range. `{db}` is the configured database name, not user input.
+ */
+const RANGE_MIN = `minute >= toStartOfMinute({from:DateTime64(3, 'UTC')}) AND minute < {to:DateTime64(3, 'UTC')}`;
+const RANGE_TS = (col: string) => `${col} >= {from:DateTime64(3, 'UTC')} AND ${col} < {to:DateTime64(3, 'UTC')}`;
+const STEPS = `(${FUNNEL_STEPS.map((s) => `'${s}'`).join(', ')})`;
+
+export const QUERIES = {
+  eventTypes: `
+    SELECT event_type, sum(events) AS events, uniqExactMerge(users) AS users
+    FROM {db}.conversion_funnel WHERE ${RANGE_MIN}
+    GROUP BY event_type ORDER BY event_type`,
+  funnel: `
+    SELECT event_type AS step, sum(events) AS events, uniqExactMerge(users) AS users
+    FROM {db}.conversion_funnel
+    WHERE ${RANGE_MIN} AND event_type IN ${STEPS} AND ({tier:String} = '' OR user_tier = {tier:String})
+    GROUP BY event_type`,
+  funnelByTier: `
+    SELECT user_tier AS tier, event_type AS step, sum(events) AS events, uniqExactMerge(users) AS users
+    FROM {db}.conversion_funnel WHERE ${RANGE_MIN} AND event_type IN ${STEPS}
+    GROUP BY user_tier, event_type ORDER BY user_tier`,
+  tiers: `
+    SELECT user_tier AS tier, sum(events) AS events, uniqExactMerge(users) AS users, sum(purchases) AS purchases,
+           sum(orders) AS orders, sum(revenue) AS revenue,
+           if(sum(orders) = 0, toDecimal128(0, 2), toDecimal128(sum(revenue) / sum(orders), 2)) AS avg_order_value
+    FROM {db}.user_tier_performance WHERE ${RANGE_MIN}
+    GROUP BY user_tier ORDER BY user_tier`,
+  products: `
+    SELECT product_id, max(category) AS category, sum(views) AS views, sum(add_to_carts) AS add_to_carts,
+           sum(purchases) AS purchases, sum(units) AS units, sum(revenue) AS revenue,
+           if(sum(views) = 0, 0, round(sum(purchases) / sum(views), 4)) AS view_to_purchase_rate
+    FROM {db}.product_performance WHERE ${RANGE_MIN}
+    GROUP BY product_id
+    ORDER BY multiIf({sort:String} = 'views', toDecimal128(sum(views), 2), {sort:String} = 'purchases', toDecimal128(sum(purchases), 2), sum(revenue)) DESC, product_id
+    LIMIT {limit:UInt32}`,
+  sessionsSummary: `
+    SELECT count() AS sessions, countIf(is_closed = 0) AS open, countIf(is_closed = 1) AS closed,
+           countIf(converted = 1) AS converted, round(avg(duration_ms) / 1000, 1) AS avg_duration_s,
+           round(avg(event_count), 2) AS avg_events, sum(revenue) AS revenue
+    FROM {db}.user_sessions_realtime FINAL WHERE ${RANGE_TS('start_time')}`,
+  recentSessions: `
+    SELECT session_id, user_id, user_tier AS tier, start_time, end_time, duration_ms, event_count, page_views,
+           purchases, revenue, converted, entry_page, exit_page, is_closed, closed_by
+    FROM {db}.user_sessions_realtime FINAL WHERE ${RANGE_TS('start_time')}
+    ORDER BY end_time DESC, session_id LIMIT {limit:UInt32}`,
+  freshness: `
+    SELECT max(timestamp) AS latest_event, max(stored_at) AS last_stored, countIf(is_late = 1) AS late, count() AS events
+    FROM {db}.user_events_realtime WHERE ${RANGE_TS('timestamp')}`,
+  deadLetterCounts: `
+    SELECT reason, event_type, ce_source AS source, count() AS count, max(received_at) AS last_seen
+    FROM {db}.dead_letter_events FINAL WHERE ${RANGE_TS('received_at')}
+    GROUP BY reason, event_type, source ORDER BY count DESC`,
+  deadLetterSamples: `
+    SELECT received_at, reason, detail, field, event_type, ce_id, ce_source AS source, ce_type, payload
+    FROM {db}.dead_letter_events FINAL WHERE ${RANGE_TS('received_at')} AND ({reason:String} = '' OR reason = {reason:String})
+    ORDER BY received_at DESC LIMIT {limit:UInt32}`,
+  journeyEvents: `
+    SELECT event_id, event_type, timestamp, session_id, page_url, product_id, price, quantity, search_query, is_late
+    FROM {db}.user_events_realtime FINAL WHERE user_id = {user:UUID} AND ${RANGE_TS('timestamp')}
+    ORDER BY timestamp, event_id LIMIT 5000`,
+  journeySessions: `
+    SELECT session_id, start_time, end_time, duration_ms, event_count, purchases, revenue, converted, is_closed, closed_by, entry_page, exit_page
+    FROM {db}.user_sessions_realtime FINAL WHERE user_id = {user:UUID} AND ${RANGE_TS('start_time')}
+    ORDER BY start_time`,
+  recentUsers: `
+    SELECT user_id, max(timestamp) AS last_seen FROM {db}.user_events_realtime
+    WHERE timestamp >= now64(3) - INTERVAL 1 HOUR GROUP BY user_id ORDER BY last_seen DESC LIMIT 20`,
+} as const;
+export type QueryName = keyof typeof QUERIES;

@@ -1,0 +1,41 @@
+import type { Reject } from '../core/result.js';
+import type { Transaction, UserEvent } from '../schemas/events.js';
+import type { IncomingEvent } from './decode.js';
+
+/** Where rows meet ClickHouse: the only place that knows the columns of sql/. */
+export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+export function eventRow(e: UserEvent, tier: string, receivedAtMs: number, late: boolean) {
+  const x = e as Partial<Record<string, unknown>>;
+  return {
+    event_id: e.event_id, event_type: e.event_type, user_id: e.user_id, user_tier: tier,
+    // Filled when the batch is sealed, once the sessionizer has seen every event of the batch.
+    session_id: ZERO_UUID,
+    timestamp: e.timestamp, page_url: e.page_url ?? '', product_id: (x.product_id as string) ?? '',
+    category: (x.category as string) ?? '', price: (x.price as string) ?? '0', quantity: (x.quantity as number) ?? 0,
+    search_query: (x.search_query as string) ?? '', order_id: (x.order_id as string) ?? ZERO_UUID,
+    device_type: e.device_type ?? '', referrer: e.referrer ?? '', is_late: late ? 1 : 0,
+    received_at: new Date(receivedAtMs).toISOString(),
+  };
+}
+export type EventRow = ReturnType<typeof eventRow>;
+
+export function transactionRow(t: Transaction, tier: string, receivedAtMs: number) {
+  return {
+    transaction_id: t.transaction_id, order_id: t.order_id, user_id: t.user_id, user_tier: tier, timestamp: t.timestamp,
+    items: t.items.map((i) => ({ product_id: i.product_id, quantity: i.quantity, unit_price: i.unit_price })),
+    subtotal: t.subtotal, discount: t.discount, tax: t.tax, total_amount: t.total_amount,
+    currency: t.currency, payment_method: t.payment_method, status: t.status,
+    received_at: new Date(receivedAtMs).toISOString(),
+  };
+}
+
+export function deadLetterRow(e: IncomingEvent, r: Reject, receivedAtMs: number, data?: unknown) {
+  const claimed = (data as { event_type?: unknown } | undefined)?.event_type;
+  const type = typeof claimed === 'string' ? claimed : e.kind ?? '';
+  return {
+    received_at: new Date(receivedAtMs).toISOString(), reason: r.reason, detail: r.detail, field: r.field ?? '',
+    event_type: type.slice(0, 64), ce_id: e.attrs.id, ce_source: e.attrs.source, ce_type: e.attrs.type,
+    ce_subject: e.attrs.subject ?? '', payload: e.raw,
+  };
+}

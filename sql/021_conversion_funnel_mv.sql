@@ -1,0 +1,5 @@
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.conversion_funnel_mv TO {db}.conversion_funnel AS
+SELECT toStartOfMinute(timestamp) AS minute, user_tier, event_type,
+       count() AS events, uniqExactState(user_id) AS users
+FROM {db}.user_events_realtime
+GROUP BY minute, user_tier, event_type

@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { loadConfig, type Config } from '../../functions/core/config.js';
+import { createLogger } from '../../functions/core/log.js';
+import { createMetrics } from '../../functions/core/metrics.js';
+import { openClickHouse, openTiers } from '../../functions/core/runtime.js';
+import { createIngest } from '../../functions/ingest/app.js';
+import { createAnalytics } from '../../functions/analytics/app.js';
+import type { SimUser } from '../../generator/simulate.js';
+
+/**
+ * A whole speed layer in the test process against the real engines: the embedded ClickHouse (one
+ * data directory per test process, a random database per stack) and the machine's PostgreSQL (a
+ * random schema per stack). Ingest and analytics listen on ephemeral ports.
+ */
+export async function startStack(overrides: Partial<Config> = {}) {
+  const suffix = randomBytes(4).toString('hex');
+  const config = loadConfig(process.env, {
+    PORT: 0,
+    CLICKHOUSE_DATABASE: `t_${suffix}`,
+    CLICKHOUSE_DATA_DIR: process.env.CLICKHOUSE_URL ? '' : `${tmpdir()}/speed-layer-test-ch-${process.pid}`,
+    USERS_TABLE: `t_${suffix}.users`,
+    LOG_LEVEL: 'warn',
+    ...overrides,
+  });
+  const log = createLogger('test', config.LOG_LEVEL);
+  const metrics = createMetrics();
+  const ch = await openClickHouse(config, log);
+  const tiers = await openTiers(config, metrics, log);
+  const ingest = createIngest(config, { ch, tiers: tiers.tiers, metrics, log });
+  const analytics = createAnalytics(config, { ch, metrics, log });
+  const listen = (app: { listen: (port: number, host: string, cb: () => void) => Server }) =>
+    new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+  const ingestServer = await listen(ingest.app);
+  const analyticsServer = await listen(analytics.app);
+  const url = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+
+  return {
+    config, ch, metrics, ingest, tiers,
+    ingestUrl: url(ingestServer),
+    analyticsUrl: url(analyticsServer),
+    db: config.CLICKHOUSE_DATABASE,
+    async seedUsers(users: readonly SimUser[]) {
+      await tiers.source.upsert(users.filter((u) => u.inPostgres).map((u) => ({ user_id: u.user_id, tier: u.tier })));
+    },
+    async query<T = Record<string, unknown>>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> {
+      const r = await ch.query({ query: sql.replaceAll('{db}', config.CLICKHOUSE_DATABASE), query_params: params, format: 'JSONEachRow' });
+      return r.json<T>();
+    },
+    async api<T = unknown>(path: string): Promise<T> {
+      const res = await fetch(`${url(analyticsServer)}${path}`);
+      if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { data: T }).data;
+    },
+    async stop() {
+      ingestServer.closeAllConnections();
+      analyticsServer.closeAllConnections();
+      await new Promise((r) => ingestServer.close(r));
+      await new Promise((r) => analyticsServer.close(r));
+      await ingest.close();
+      tiers.tiers.close();
+      await tiers.pool.query(`DROP SCHEMA IF EXISTS t_${suffix} CASCADE`);
+      await tiers.pool.end();
+      await ch.command({ query: `DROP DATABASE IF EXISTS ${config.CLICKHOUSE_DATABASE}` });
+    },
+  };
+}
+export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+/** Polls until `check` returns a value (not undefined) or the time runs out. */
+export async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
