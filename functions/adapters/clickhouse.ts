@@ -12,6 +12,7 @@ export async function createClickHouse(config: Pick<Config, 'CLICKHOUSE_URL' | '
     // Decimals and 64-bit counts come back as exact strings; the API converts them deliberately.
     output_format_json_quote_64bit_integers: 1 as const,
     output_format_json_quote_decimals: 1 as const,
+    output_format_decimal_trailing_zeros: 1 as const,
   };
   if (config.CLICKHOUSE_URL) {
     return createClient({

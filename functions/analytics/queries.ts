@@ -24,18 +24,23 @@ export const QUERIES = {
     FROM {db}.conversion_funnel WHERE ${RANGE_MIN} AND event_type IN ${STEPS}
     GROUP BY user_tier, event_type ORDER BY user_tier`,
   tiers: `
-    SELECT user_tier AS tier, sum(events) AS events, uniqExactMerge(users) AS users, sum(purchases) AS purchases,
-           sum(orders) AS orders, sum(revenue) AS revenue,
-           if(sum(orders) = 0, toDecimal128(0, 2), toDecimal128(sum(revenue) / sum(orders), 2)) AS avg_order_value
-    FROM {db}.user_tier_performance WHERE ${RANGE_MIN}
-    GROUP BY user_tier ORDER BY user_tier`,
+    SELECT tier, events, users, purchases, orders, revenue,
+           if(orders = 0, toDecimal128(0, 2), toDecimal128(revenue / orders, 2)) AS avg_order_value
+    FROM (
+      SELECT user_tier AS tier, sum(events) AS events, uniqExactMerge(users) AS users, sum(purchases) AS purchases,
+             sum(orders) AS orders, sum(revenue) AS revenue
+      FROM {db}.user_tier_performance WHERE ${RANGE_MIN}
+      GROUP BY user_tier)
+    ORDER BY tier`,
   products: `
-    SELECT product_id, max(category) AS category, sum(views) AS views, sum(add_to_carts) AS add_to_carts,
-           sum(purchases) AS purchases, sum(units) AS units, sum(revenue) AS revenue,
-           if(sum(views) = 0, 0, round(sum(purchases) / sum(views), 4)) AS view_to_purchase_rate
-    FROM {db}.product_performance WHERE ${RANGE_MIN}
-    GROUP BY product_id
-    ORDER BY multiIf({sort:String} = 'views', toDecimal128(sum(views), 2), {sort:String} = 'purchases', toDecimal128(sum(purchases), 2), sum(revenue)) DESC, product_id
+    SELECT product_id, category, views, add_to_carts, purchases, units, revenue,
+           if(views = 0, 0, round(purchases / views, 4)) AS view_to_purchase_rate
+    FROM (
+      SELECT product_id, max(category) AS category, sum(views) AS views, sum(add_to_carts) AS add_to_carts,
+             sum(purchases) AS purchases, sum(units) AS units, sum(revenue) AS revenue
+      FROM {db}.product_performance WHERE ${RANGE_MIN}
+      GROUP BY product_id)
+    ORDER BY multiIf({sort:String} = 'views', toDecimal128(views, 2), {sort:String} = 'purchases', toDecimal128(purchases, 2), revenue) DESC, product_id
     LIMIT {limit:UInt32}`,
   sessionsSummary: `
     SELECT count() AS sessions, countIf(is_closed = 0) AS open, countIf(is_closed = 1) AS closed,
