@@ -113,13 +113,18 @@ describe('dispatcher: commits only what was answered', () => {
     const group = randomTopic('crash-group');
     const total = 1500;
     await produceRecords(brokers(), topic, Array.from({ length: total }, (_, i) => ({ key: `user-${i % 101}`, value: `{"n":${i}}` })));
-    const sink = closeAfterTest(await startSinkServer({ responder: () => ({ delayMs: 15 }) }));
+    // Fast until 300 are answered, then slow, so the kill surely lands mid-stream with requests in flight.
+    let slow = false;
+    const sink = closeAfterTest(await startSinkServer({ responder: () => ({ delayMs: slow ? 2_000 : 10 }) }));
     const args = ['--brokers', brokers(), '--topics', topic, '--sink', sink.url, '--group', group, '--ordering', 'unordered',
       '--max-in-flight-per-partition', '4', '--commit-interval', 'PT0.1S', '--session-timeout', 'PT6S', '--stats-interval', 'PT0S'];
 
     const first = await spawnDispatcher(args);
     await waitFor(() => sink.answeredIds().size >= 300, { message: () => `${sink.answeredIds().size} answered before the kill` });
+    slow = true;
+    await waitFor(async () => [...(await committedOffsets(brokers(), group, topic)).values()].some((o) => o > 0), { message: 'nothing committed before the kill' });
     await first.signal('SIGKILL');
+    slow = false;
     const answeredAtKill = new Set(sink.requests.filter((r) => r.status === 200).map((r) => header(r, 'ce-id')));
 
     const committed = await committedOffsets(brokers(), group, topic);
