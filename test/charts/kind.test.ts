@@ -96,3 +96,23 @@ describe('Dockerfile', () => {
     }
   });
 });
+
+describe('docs/deploy.md', () => {
+  const doc = readFileSync(`${ROOT}docs/deploy.md`, 'utf8');
+
+  it('shows the derived numbers as charts/values.ts has them (no drift)', async () => {
+    const { values: v } = await import('../../charts/values.js');
+    for (const f of Object.values(v.functions)) {
+      const row = `| ${f.name} | ${f.targetConcurrency} | ${f.containerConcurrency} | ${f.minScale} | ${f.podsAtDesignLoad} | ${f.maxScale} | ${f.requestMiB} / ${f.limitMiB} Mi | ${f.queueProxy.requestMiB} / ${f.queueProxy.limitMiB} Mi | ${f.podRequestMiB} / ${f.podLimitMiB} Mi | ${f.cpu.requestMilli}m / ${f.cpu.limitMilli}m | ${f.maxOldSpaceMiB} Mi |`;
+      expect(doc, `the row of ${f.name}`).toContain(row);
+    }
+    const fmt = (n: number) => n.toLocaleString('en-US');
+    expect(doc).toContain(`**${fmt(v.pool.speedRequestsAtDesignMiB)} MiB ≤ ${fmt(v.pool.speedGuaranteedMiB)}**`);
+    expect(doc).toContain(`**${fmt(v.pool.speedCeilingMiB)} MiB ≤ ${fmt(v.pool.totalMiB)}**`);
+    expect(doc).toContain(`\`PG_POOL_SIZE\` ${v.postgres.poolSize} × ${v.postgres.maxPodsWithPool} ingest pods`);
+  });
+
+  it('pins the same versions as kind/up.sh', () => {
+    for (const v of ['KIND_VERSION', 'KNATIVE_VERSION', 'STRIMZI_VERSION', 'KUBE_PROMETHEUS_STACK_VERSION']) expect(doc).toContain(upVar(v)!);
+  });
+});
