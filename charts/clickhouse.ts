@@ -77,6 +77,8 @@ export function usersConfig(v: Values): XmlNode {
       analytics: {
         profile: 'default',
         readonly: 2,
+        // One analytics query may use what the whole user may (the constraint below keeps it there).
+        max_memory_usage: bytes(ch.maxMemoryUsageForUserMiB),
         max_concurrent_queries_for_user: v.clickhouse.analyticsSlots,
         max_execution_time: ch.analyticsMaxExecutionSeconds,
         // Short, repeated dashboard queries: worth the 1 GiB uncompressed cache.

@@ -169,6 +169,10 @@ export interface Inputs {
   };
   /** Function settings that are behaviour, not arithmetic (the ConfigMaps carry them). */
   readonly config: {
+    /** DEDUPE_WINDOW: the ingest memory budget counts it. */
+    readonly dedupeWindow: number;
+    /** TIER_CACHE_WARM_MAX: the ingest memory budget counts it. */
+    readonly tierCacheWarmMax: number;
     /** ARCHITECTURE.md: tier cache with a 15-minute TTL. */
     readonly tierCacheTtlSeconds: number;
     /** functions/core/config.ts default: the watermark trails the newest event time by a minute. */
@@ -183,6 +187,27 @@ const functionDefaults = {
   runtimeMiB: 112,
 };
 
+/** Memory per item, measured here with Node 20 (heap used after GC). */
+const MEASURED = {
+  /** 1,000,000 event ids (parsed UUID strings) in a Set: 80 MiB. */
+  bytesPerDedupeId: 84,
+  /** 200,000 users in node-cache: 33 MiB. */
+  bytesPerCachedTier: 174,
+  /** 50,000 stored row objects: 80 MiB. */
+  kibPerRow: 1.7,
+};
+
+/** The ingest state sizes the memory is computed from; the ConfigMap pins the same values. */
+const INGEST_STATE = {
+  /** Recent event ids remembered per replica (DEDUPE_WINDOW). */
+  dedupeWindow: 1_000_000,
+  /** Users loaded into the tier cache at start (TIER_CACHE_WARM_MAX). */
+  tierCacheWarmMax: 200_000,
+  /** Beyond this many buffered rows the function answers 503 (BUFFER_MAX_ROWS). */
+  bufferMaxRows: 50_000,
+};
+const toMiB = (bytes: number) => Math.ceil(bytes / 2 ** 20);
+
 export const DEFAULT_INPUTS: Inputs = {
   pool: { totalMiB: 7 * GiB, speedGuaranteedMiB: 2.5 * GiB },
   design: {
@@ -192,7 +217,7 @@ export const DEFAULT_INPUTS: Inputs = {
     requestsPerDashboardUser: 1,
     queriesPerDashboardUserPerMinute: 180,
   },
-  batching: { maxRows: 10_000, maxAgeMs: 2_000, bufferMaxRows: 50_000, insertP99Ms: 500 },
+  batching: { maxRows: 10_000, maxAgeMs: 2_000, bufferMaxRows: INGEST_STATE.bufferMaxRows, insertP99Ms: 500 },
   ingestThroughput: { eventsPerSecondPerPod: 2_500 },
   targetUtilization: 0.8,
   functions: [
@@ -209,19 +234,16 @@ export const DEFAULT_INPUTS: Inputs = {
       memory: {
         runtimeMiB: functionDefaults.runtimeMiB,
         residentMiB: {
-          // Measured here: 1,000,000 parsed UUID strings in a Set take 80 MiB (DEDUPE_WINDOW).
-          dedupeWindow: 80,
-          // Measured here: 200,000 users in node-cache take 33 MiB (TIER_CACHE_WARM_MAX).
-          tierCache: 34,
+          dedupeWindow: toMiB(INGEST_STATE.dedupeWindow * MEASURED.bytesPerDedupeId),
+          tierCache: toMiB(INGEST_STATE.tierCacheWarmMax * MEASURED.bytesPerCachedTier),
           // Open session fragments: ~50,000 active users x ~0.5 KiB (assumed).
           sessionFragments: 25,
         },
-        // Measured here: a stored row object is ~1.7 KiB; request, response and CloudEvent
-        // objects are assumed at ~4 KiB more.
-        perInFlightKiB: 5.7,
+        // A stored row object (measured) plus request, response and CloudEvent objects (~4 KiB, assumed).
+        perInFlightKiB: MEASURED.kibPerRow + 4,
         peakOnlyMiB: {
-          // A full back-pressure buffer: 50,000 rows x 1.7 KiB (measured: 80 MiB).
-          fullBuffer: 82,
+          // A full back-pressure buffer of rows.
+          fullBuffer: toMiB(INGEST_STATE.bufferMaxRows * MEASURED.kibPerRow * 1024),
           // One 10,000-row JSONEachRow body being built while the next batch fills.
           insertSerialization: 16,
         },
@@ -323,7 +345,13 @@ export const DEFAULT_INPUTS: Inputs = {
   },
   delivery: { outageToRideSeconds: 300, backoffDelayMs: 500, retryAfterMaxSeconds: 30 },
   sessionCloser: { schedule: '* * * * *' },
-  config: { tierCacheTtlSeconds: 900, allowedLatenessMs: 60_000, logLevel: 'info' },
+  config: {
+    dedupeWindow: INGEST_STATE.dedupeWindow,
+    tierCacheWarmMax: INGEST_STATE.tierCacheWarmMax,
+    tierCacheTtlSeconds: 900,
+    allowedLatenessMs: 60_000,
+    logLevel: 'info',
+  },
 };
 
 // ---------------------------------------------------------------------------------------------

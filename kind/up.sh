@@ -82,6 +82,11 @@ kubectl patch configmap/config-features -n knative-serving --type merge -p '{"da
   "secure-pod-defaults":"enabled"}}'
 kubectl patch configmap/config-deployment -n knative-serving --type merge \
   -p '{"data":{"registries-skipping-tag-resolving":"kind.local,ko.local,dev.local"}}'
+# Knative refuses a containerConcurrency above this (default 1000); ingest holds thousands of
+# requests while their micro-batches fill (charts/values.ts derives how many).
+CONTAINER_CONCURRENCY=$(value functions.ingest.containerConcurrency)
+kubectl patch configmap/config-defaults -n knative-serving --type merge \
+  -p "{\"data\":{\"container-concurrency-max-limit\":\"$CONTAINER_CONCURRENCY\"}}"
 kwait -n knative-serving
 kwait -n kourier-system
 # Kourier's Service is a LoadBalancer (kind has none); pin its HTTP node port for kind-config.yaml.

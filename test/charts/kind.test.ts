@@ -60,6 +60,9 @@ describe('kind/up.sh', () => {
     expect(up).toContain('kube-prometheus-stack');
     // The Knative features the Services use.
     for (const flag of ['kubernetes.podspec-priorityclassname', 'kubernetes.podspec-volumes-emptydir']) expect(up).toContain(flag);
+    // ingest's containerConcurrency is above Knative's default ceiling of 1000: up.sh raises it.
+    expect(up).toMatch(/CONTAINER_CONCURRENCY=\$\(value functions\.ingest\.containerConcurrency\)/);
+    expect(up).toContain('container-concurrency-max-limit');
   });
 
   it('makes the Secrets the manifests read, with the keys they read', () => {
