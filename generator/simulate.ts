@@ -1,6 +1,6 @@
 import { fromCents } from '../functions/core/money.js';
 import type { RejectReason } from '../functions/core/result.js';
-import { EVENT_TYPES, type EventType, type Tier, type Transaction, type UserEvent } from '../functions/schemas/events.js';
+import type { EventType, Transaction, UserEvent } from '../functions/schemas/events.js';
 import { createCatalog, type Product } from './catalog.js';
 import { createRandom, type Random } from './random.js';
 
@@ -80,9 +80,10 @@ export function generate(opts: GeneratorOptions): Generated {
   return { users, records: insertInvalid(rnd, records, opts.invalidShare ?? 0.02) };
 }
 
-type SessionEvent = { event: UserEvent; transaction?: Transaction };
+export type SessionEvent = { event: UserEvent; transaction?: Transaction };
 
-function simulateSession(rnd: Random, catalog: ReturnType<typeof createCatalog>, user: SimUser, startMs: number, opts: GeneratorOptions, act: number): SessionEvent[] {
+/** One visit of a user starting at `startMs`: events in funnel order, a transaction per purchase. */
+export function simulateSession(rnd: Random, catalog: ReturnType<typeof createCatalog>, user: SimUser, startMs: number, opts: Pick<GeneratorOptions, 'meanSessionEvents' | 'meanEventGapMs'>, act: number): SessionEvent[] {
   const k = 1 + Math.floor(rnd.exp((opts.meanSessionEvents ?? 10) * act - 1));
   // Draw the session's events from the seed's mix, then order them as a visit progresses through the funnel.
   let types = Array.from({ length: k }, () => rnd.weighted(EVENT_MIX));
@@ -174,6 +175,16 @@ const CORRUPTIONS: { reason: RejectReason; as: 'event' | 'transaction'; damage: 
   { reason: 'amount_mismatch', as: 'transaction', damage: (o) => JSON.stringify({ ...o, total_amount: '999999.99' }) },
 ];
 
+/** A broken copy of a valid record, with the reason code the ingest must give it. */
+export function corrupt(rnd: Random, rec: Extract<GeneratedRecord, { kind: 'event' | 'transaction' }>, i: number): GeneratedRecord | undefined {
+  const options = CORRUPTIONS.filter((c) => c.as === rec.kind);
+  const c = options[i % options.length];
+  if (!c) return undefined;
+  const source = rec.kind === 'event' ? rec.event : rec.transaction;
+  const copy: Record<string, unknown> = { ...source, [rec.kind === 'event' ? 'event_id' : 'transaction_id']: rnd.uuid() };
+  return { kind: 'invalid', id: String(copy.event_id ?? copy.transaction_id), as: c.as, raw: c.damage(copy, rnd), reason: c.reason };
+}
+
 function insertInvalid(rnd: Random, records: GeneratedRecord[], share: number): GeneratedRecord[] {
   const events = records.filter((r): r is Extract<GeneratedRecord, { kind: 'event' }> => r.kind === 'event');
   const txs = records.filter((r): r is Extract<GeneratedRecord, { kind: 'transaction' }> => r.kind === 'transaction');
@@ -191,5 +202,3 @@ function insertInvalid(rnd: Random, records: GeneratedRecord[], share: number): 
   return out;
 }
 
-export const isKnownType = (t: string): t is EventType => (EVENT_TYPES as readonly string[]).includes(t);
-export type { Tier };
