@@ -46,6 +46,8 @@ for tool in docker kind kubectl helm openssl node npm curl; do
 done
 kind version | grep -q "kind $KIND_VERSION " || printf 'up.sh: warning: kind %s is pinned; found: %s\n' "$KIND_VERSION" "$(kind version)" >&2
 grep -q "image: $NODE_IMAGE" kind/kind-config.yaml || die "kind/kind-config.yaml does not use $NODE_IMAGE"
+# cdk8s, tsx and the charts' dependencies.
+[ -d node_modules ] || npm ci
 
 # A value derived in charts/values.ts, e.g. `value kafka.maxPollRecords`.
 value() { npx tsx --eval "import('./charts/values.ts').then(({ values }) => console.log('$1'.split('.').reduce((o, k) => o[k], values)))"; }
@@ -57,9 +59,14 @@ if ! kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
   kind create cluster --config kind/kind-config.yaml --wait 5m
 fi
 kubectl config use-context "kind-$CLUSTER" >/dev/null
+# The NetworkPolicies admit the host's NodePort traffic from kind's docker network
+# (charts/values.ts KIND_NODE_CIDR); say so if this docker gave the network another subnet.
+KIND_NODE_CIDR=$(npx tsx --eval "import('./charts/values.ts').then((m) => console.log(m.KIND_NODE_CIDR))" 2>/dev/null || true)
+if [ -n "$KIND_NODE_CIDR" ] && ! docker network inspect kind 2>/dev/null | grep -q "\"Subnet\": \"$KIND_NODE_CIDR\""; then
+  printf 'up.sh: warning: the kind docker network is not %s; set KIND_NODE_CIDR in charts/values.ts to its IPv4 subnet, or ClickHouse on localhost:8123/9000 stays unreachable\n' "$KIND_NODE_CIDR" >&2
+fi
 
 step "manifests (npm run synth)"
-[ -d node_modules ] || npm ci
 npm run synth
 # Namespaces, priority classes, quotas and the storage class first: the operators below install
 # into the kafka namespace, the Secrets into speed-layer.
