@@ -31,7 +31,16 @@ export class EventingChart extends Chart {
     });
 
     for (const [id, topic] of [['user-events', KAFKA.topics.userEvents], ['transactions', KAFKA.topics.transactions]] as const) {
-      kafkaSource(this, id, { name: id, namespace: ns, labels: l }, {
+      kafkaSource(this, id, {
+        name: id,
+        namespace: ns,
+        labels: l,
+        annotations: {
+          'speed-layer.dev/why-unordered':
+            'ingest answers once the micro-batch is stored; ordered delivery would move each partition one event per flush. ' +
+            'Offsets are still committed only below the lowest unanswered record; sessions use event time, not arrival order.',
+        },
+      }, {
         bootstrapServers: [KAFKA.bootstrap],
         topics: [topic],
         consumerGroup: `speed-layer-ingest-${id}`,

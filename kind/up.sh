@@ -104,6 +104,10 @@ kubectl patch service/kourier -n kourier-system --type json \
 step "Knative Eventing $KNATIVE_VERSION + KafkaSource + KafkaSink"
 kubectl apply -f "$EVENTING/eventing-crds.yaml"
 kubectl apply -f "$EVENTING/eventing-core.yaml"
+# The KafkaSources set a per-request timeout and honour Retry-After (ingest's back-pressure):
+# both are Eventing features behind flags.
+kubectl patch configmap/config-features -n knative-eventing --type merge \
+  -p '{"data":{"delivery-timeout":"enabled","delivery-retryafter":"enabled"}}'
 kwait -n knative-eventing
 kubectl apply -f "$EVENTING_KAFKA/eventing-kafka-controller.yaml"
 kubectl apply -f "$EVENTING_KAFKA/eventing-kafka-source.yaml"

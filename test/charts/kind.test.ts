@@ -63,6 +63,8 @@ describe('kind/up.sh', () => {
     // ingest's containerConcurrency is above Knative's default ceiling of 1000: up.sh raises it.
     expect(up).toMatch(/CONTAINER_CONCURRENCY=\$\(value functions\.ingest\.containerConcurrency\)/);
     expect(up).toContain('container-concurrency-max-limit');
+    // The KafkaSources' delivery.timeout and retryAfterMax are Eventing features behind flags.
+    for (const flag of ['delivery-timeout', 'delivery-retryafter']) expect(up).toContain(`"${flag}":"enabled"`);
   });
 
   it('makes the Secrets the manifests read, with the keys they read', () => {
