@@ -12,6 +12,7 @@ const ConfigSchema = Type.Object({
   CLICKHOUSE_PASSWORD: Type.String({ default: '' }),
   CLICKHOUSE_DATABASE: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', default: 'speed_layer' }),
   CLICKHOUSE_DATA_DIR: Type.String({ default: '.data/clickhouse', description: 'data directory of the embedded engine' }),
+  CLICKHOUSE_MIGRATE: Type.Boolean({ default: true, description: 'apply sql/ at start; false in the cluster, where a Job with DDL rights does it' }),
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/postgres', description: 'PostgreSQL holding user tiers' }),
   USERS_TABLE: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$', default: 'users' }),
   PG_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 100, default: 4 }),

@@ -1,7 +1,9 @@
 /** Money travels as decimal strings; arithmetic is done in integer cents, never in floats. */
 export function toCents(amount: string): number {
-  const [whole = '0', frac = ''] = amount.split('.');
-  return Number(whole) * 100 + Number((frac + '00').slice(0, 2));
+  const negative = amount.startsWith('-');
+  const [whole = '0', frac = ''] = (negative ? amount.slice(1) : amount).split('.');
+  const cents = Number(whole) * 100 + Number((frac + '00').slice(0, 2));
+  return negative ? -cents : cents;
 }
 
 export function fromCents(cents: number): string {

@@ -9,7 +9,7 @@ import { createTierCache } from '../adapters/tier-cache.js';
 /** The connections a process opens once and shares between its functions. */
 export async function openClickHouse(config: Config, log: Logger): Promise<ClickHouseClient> {
   const ch = await createClickHouse(config);
-  const applied = await migrate(ch, config.CLICKHOUSE_DATABASE);
+  const applied = config.CLICKHOUSE_MIGRATE ? await migrate(ch, config.CLICKHOUSE_DATABASE) : [];
   log.info({ clickhouse: config.CLICKHOUSE_URL || `embedded:${config.CLICKHOUSE_DATA_DIR}`, database: config.CLICKHOUSE_DATABASE, ddl: applied.length }, 'ClickHouse ready');
   return ch;
 }

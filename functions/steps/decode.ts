@@ -38,7 +38,7 @@ export function decodeRequest(headers: Headers, body: Buffer | string): Incoming
   if (contentType.startsWith('application/cloudevents-batch+json')) {
     const list = parseEnvelopeJson(text);
     if (!Array.isArray(list)) throw new EnvelopeError('invalid_batch', undefined, 'a batch must be a JSON array of structured CloudEvents');
-    return list.map((item, i) => fromStructured(item, `[${i}].`));
+    return list.map((item, i) => fromStructured(item, `[${i}]`));
   }
   if (contentType.startsWith('application/cloudevents+json')) return [fromStructured(parseEnvelopeJson(text), '')];
   return [fromBinary(headers, text, contentType)];
@@ -64,16 +64,17 @@ function fromStructured(value: unknown, where: string): IncomingEvent {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new EnvelopeError('invalid_event', where || undefined, 'a structured CloudEvent must be a JSON object');
   }
+  const at = (name: string) => (where ? `${where}.${name}` : name);
   const o = value as Record<string, unknown>;
   const str = (name: string) => (typeof o[name] === 'string' ? (o[name] as string) : undefined);
   for (const name of ['specversion', 'id', 'source', 'type']) {
-    if (!str(name)) throw new EnvelopeError('missing_attribute', `${where}${name}`, `structured CloudEvent without a string "${name}"`);
+    if (!str(name)) throw new EnvelopeError('missing_attribute', at(name), `structured CloudEvent without a string "${name}"`);
   }
   const attrs: Attributes = {
     specversion: str('specversion')!, id: str('id')!, source: str('source')!, type: str('type')!,
     ...opt('subject', str('subject')), ...opt('time', str('time')), ...opt('key', str('key')), ...opt('datacontenttype', str('datacontenttype')),
   };
-  checkSpecVersion(attrs.specversion, `${where}specversion`);
+  checkSpecVersion(attrs.specversion, at('specversion'));
   if (typeof o.data_base64 === 'string') return { attrs, kind: kindOf(attrs), raw: Buffer.from(o.data_base64, 'base64').toString('utf8') };
   // A JSON payload arrives as a JSON value; a string under a non-JSON content type is the raw text.
   const isJson = !attrs.datacontenttype || /json/i.test(attrs.datacontenttype);
@@ -94,7 +95,10 @@ export function parseData(e: IncomingEvent): Result<unknown> {
 export function kindOf(attrs: Attributes): RecordKind | undefined {
   if (attrs.type === EVENT_CE_TYPE) return 'event';
   if (attrs.type === TRANSACTION_CE_TYPE) return 'transaction';
-  if (attrs.type === KAFKA_CE_TYPE) return TOPIC_KIND[attrs.source.slice(attrs.source.lastIndexOf('#') + 1)];
+  if (attrs.type === KAFKA_CE_TYPE) {
+    const topic = attrs.source.slice(attrs.source.lastIndexOf('#') + 1);
+    return Object.hasOwn(TOPIC_KIND, topic) ? TOPIC_KIND[topic] : undefined;
+  }
   return undefined;
 }
 

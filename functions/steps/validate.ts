@@ -47,5 +47,7 @@ function runSchema<T>(validate: ValidateFunction<T>, data: unknown): Result<T> {
 
 function checkNotFuture(timestamp: string, nowMs: number, skewMs: number) {
   const t = Date.parse(timestamp);
+  // RFC 3339 allows a leap second (23:59:60) that JavaScript dates cannot hold.
+  if (Number.isNaN(t)) return reject('invalid_timestamp', `timestamp ${timestamp} is not a representable instant`, 'timestamp');
   return t > nowMs + skewMs ? reject('future_timestamp', `timestamp ${timestamp} is ahead of the receiver's clock by more than ${skewMs} ms`, 'timestamp') : undefined;
 }
