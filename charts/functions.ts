@@ -23,6 +23,8 @@ export function sharedConfig(v: Values): Record<string, string> {
   return {
     CLICKHOUSE_URL: CLICKHOUSE.url,
     CLICKHOUSE_DATABASE: CLICKHOUSE.database,
+    // The functions' ClickHouse users have no DDL rights; the clickhouse-schema Job applies sql/.
+    CLICKHOUSE_MIGRATE: 'false',
     ALLOWED_LATENESS_MS: String(v.inputs.config.allowedLatenessMs),
     LOG_LEVEL: v.inputs.config.logLevel,
   };
