@@ -6,6 +6,7 @@ import { createMetrics } from '../functions/core/metrics.js';
 import { openClickHouse, openTiers } from '../functions/core/runtime.js';
 import { createIngest } from '../functions/ingest/app.js';
 import { createAnalytics } from '../functions/analytics/app.js';
+import { createSessionizer } from '../functions/sessionizer/sessionizer.js';
 import { encode, toCloudEvent, post, type Mode } from '../generator/cloudevents.js';
 import { byTopic } from '../generator/kafka-records.js';
 import { createLiveShop } from '../generator/live.js';
@@ -48,6 +49,8 @@ const ch = await openClickHouse(config, log);
 const { pool, tiers, source } = await openTiers(config, metrics, log);
 const ingest = createIngest(config, { ch, tiers, metrics, log: log.child({ fn: 'ingest' }) });
 const analytics = createAnalytics(config, { ch, metrics, log: log.child({ fn: 'analytics' }) });
+const sessionizer = createSessionizer(config, { ch, metrics, log: log.child({ fn: 'sessionizer' }) });
+sessionizer.start(config.SESSIONIZER_INTERVAL_MS);
 const listen = (app: typeof ingest.app, port: number) => new Promise<Server>((resolve) => { const s = app.listen(port, () => resolve(s)); });
 const ingestPort = config.PORT;
 const analyticsPort = Number(config.PORT) === 8080 ? 8081 : config.PORT + 1;
@@ -113,6 +116,7 @@ const tick = shop ? setInterval(() => {
 }, 100) : undefined;
 
 // Live figures every 5 s, from this process's own metrics and the analytics API.
+const gauge = async (name: string) => ((await metrics.registry.getSingleMetric(name)?.get())?.values ?? [])[0]?.value ?? 0;
 const counter = async (name: string) => ((await metrics.registry.getSingleMetric(name)?.get())?.values ?? []).reduce((s, v) => s + v.value, 0);
 let last = { at: Date.now(), received: 0, stored: 0, rejected: 0, generated: 0 };
 const report = setInterval(async () => {
@@ -132,7 +136,7 @@ const report = setInterval(async () => {
   const funnel = await fetch(`http://127.0.0.1:${analyticsPort}/api/funnel?from=${new Date(now - 3600_000).toISOString()}`).then((r) => r.json() as Promise<{ data: { step: string; users: number }[] }>).catch(() => undefined);
   console.log(
     `[${new Date(now).toISOString().slice(11, 19)}] in ${((cur.received - last.received) / dt).toFixed(0)}/s · stored ${((cur.stored - last.stored) / dt).toFixed(0)}/s · rejected ${cur.rejected - last.rejected}` +
-    ` · batches ${count} (avg ${count ? Math.round(rowsSum / count) : 0} rows, ${count ? Math.round((1000 * sum) / count) : 0} ms) · open sessions ${ingest.sessions.openCount}` +
+    ` · batches ${count} (avg ${count ? Math.round(rowsSum / count) : 0} rows, ${count ? Math.round((1000 * sum) / count) : 0} ms) · open sessions ${await gauge('speed_layer_open_sessions')}` +
     (funnel ? ` · funnel 1h: ${funnel.data.map((s) => `${s.step} ${s.users}`).join(' → ')}` : ''),
   );
   last = cur;
@@ -157,6 +161,8 @@ async function stop() {
   await stopKafka?.().catch((err) => log.warn({ err: (err as Error).message }, 'Kafka stop failed'));
   for (const s of servers) { s.close(); s.closeAllConnections(); }
   await ingest.close();
+  await sessionizer.runOnce().catch(() => undefined);
+  await sessionizer.stop();
   tiers.close();
   await pool.end();
   await ch.close();

@@ -1,3 +1,4 @@
+-- As user_events_realtime: `sign` cancels a transaction stored twice; figures sum it.
 CREATE TABLE IF NOT EXISTS {db}.transactions_realtime
 (
     transaction_id UUID,
@@ -13,10 +14,12 @@ CREATE TABLE IF NOT EXISTS {db}.transactions_realtime
     currency       LowCardinality(String),
     payment_method LowCardinality(String),
     status         LowCardinality(String),
+    sign           Int8 DEFAULT 1,
     received_at    DateTime64(3, 'UTC'),
-    stored_at      DateTime64(3, 'UTC') DEFAULT now64(3)
+    stored_at      DateTime64(3, 'UTC') DEFAULT now64(3),
+    INDEX stored_at_idx stored_at TYPE minmax GRANULARITY 1
 )
-ENGINE = ReplacingMergeTree
+ENGINE = MergeTree
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (user_id, timestamp, transaction_id)
 SETTINGS non_replicated_deduplication_window = 1000

@@ -1,6 +1,7 @@
--- Versioned rows: each checkpoint of an open session, its final closed row, and tombstones
--- (is_deleted = 1) for ids a session gave up when its start moved. SELECT ... FINAL gives the
--- current sessions.
+-- Written only by the sessionizer, which derives sessions from the stored events. Versioned rows:
+-- an open session is rewritten as it grows and once more when it closes; a session whose id
+-- vanishes (a late event moved its start, or merged two sessions) gets a tombstone
+-- (is_deleted = 1). SELECT ... FINAL gives the current sessions.
 CREATE TABLE IF NOT EXISTS {db}.user_sessions_realtime
 (
     session_id        UUID,

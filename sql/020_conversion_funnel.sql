@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS {db}.conversion_funnel
     minute     DateTime('UTC'),
     user_tier  LowCardinality(String),
     event_type LowCardinality(String),
-    events     SimpleAggregateFunction(sum, UInt64),
+    events     SimpleAggregateFunction(sum, Int64),
     users      AggregateFunction(uniqExact, UUID)
 )
 ENGINE = AggregatingMergeTree

@@ -3,10 +3,10 @@ CREATE TABLE IF NOT EXISTS {db}.user_tier_performance
 (
     minute    DateTime('UTC'),
     user_tier LowCardinality(String),
-    events    SimpleAggregateFunction(sum, UInt64),
+    events    SimpleAggregateFunction(sum, Int64),
     users     AggregateFunction(uniqExact, UUID),
-    purchases SimpleAggregateFunction(sum, UInt64),
-    orders    SimpleAggregateFunction(sum, UInt64),
+    purchases SimpleAggregateFunction(sum, Int64),
+    orders    SimpleAggregateFunction(sum, Int64),
     revenue   SimpleAggregateFunction(sum, Decimal(38, 2))
 )
 ENGINE = AggregatingMergeTree

@@ -3,10 +3,10 @@ CREATE TABLE IF NOT EXISTS {db}.product_performance
     minute       DateTime('UTC'),
     product_id   String,
     category     SimpleAggregateFunction(max, LowCardinality(String)),
-    views        SimpleAggregateFunction(sum, UInt64),
-    add_to_carts SimpleAggregateFunction(sum, UInt64),
-    purchases    SimpleAggregateFunction(sum, UInt64),
-    units        SimpleAggregateFunction(sum, UInt64),
+    views        SimpleAggregateFunction(sum, Int64),
+    add_to_carts SimpleAggregateFunction(sum, Int64),
+    purchases    SimpleAggregateFunction(sum, Int64),
+    units        SimpleAggregateFunction(sum, Int64),
     revenue      SimpleAggregateFunction(sum, Decimal(38, 2))
 )
 ENGINE = AggregatingMergeTree

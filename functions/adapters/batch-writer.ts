@@ -28,8 +28,6 @@ export type BatchWriterOptions = {
   maxAgeMs: number;
   bufferMaxRows: number;
   maxRetries: number;
-  /** Called on the batch just before it is written: where session rows are added. */
-  prepare?: (batch: Batch) => void;
   /** Called once the batch is stored. */
   stored?: (batch: Batch, nowMs: number) => void;
 };
@@ -80,7 +78,6 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
   }
 
   async function writeWithRetry(batch: Pending) {
-    opts.prepare?.(batch);
     for (let attempt = 0; ; attempt++) {
       const t0 = performance.now();
       try {

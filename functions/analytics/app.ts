@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Request, Response } from 'express';
 import type { Config } from '../core/config.js';
@@ -7,7 +8,7 @@ import type { Metrics } from '../core/metrics.js';
 import { createHttpApp } from '../adapters/http-server.js';
 import { FUNNEL_STEPS, EVENT_TYPES } from '../schemas/events.js';
 import { QUERIES, type QueryName } from './queries.js';
-import { dashboardHtml } from './dashboard.js';
+import { mountDashboard } from './dashboard.js';
 
 /**
  * The analytics function: a JSON API over the materialized views and a live dashboard at `/`.
@@ -43,12 +44,16 @@ export function createAnalytics(config: Pick<Config, 'CLICKHOUSE_DATABASE'>, dep
         const q = parseQuery(req);
         res.json({ range: { from: q.from, to: q.to }, data: await handler(q, req) });
       } catch (err) {
-        if (err instanceof EnvelopeError) return void res.status(err.status).json(err.toJSON());
-        metrics.queryFailures.inc({ endpoint: path });
-        log.error({ path, err: (err as Error).message }, 'query failed');
-        res.status(503).json({ code: 'query_failed', detail: (err as Error).message });
+        fail(res, path, err);
       }
     });
+  }
+
+  function fail(res: Response, path: string, err: unknown) {
+    if (err instanceof EnvelopeError) return void res.status(err.status).json(err.toJSON());
+    metrics.queryFailures.inc({ endpoint: path });
+    log.error({ path, err: (err as Error).message }, 'query failed');
+    res.status(503).json({ code: 'query_failed', detail: (err as Error).message });
   }
 
   route('/api/event-types', async (q) => {
@@ -78,15 +83,46 @@ export function createAnalytics(config: Pick<Config, 'CLICKHOUSE_DATABASE'>, dep
   });
   route('/api/sessions/recent', async (q) => (await run('sessions-recent', 'recentSessions', { ...q.range, limit: q.limit })).map(numbers));
   route('/api/freshness', async (q) => {
-    const [f = {}] = await run('freshness', 'freshness', q.range);
-    const dl = await run('dead-letters', 'deadLetterCounts', q.range);
+    const [[f = {}], dl, [w]] = await Promise.all([run('freshness', 'freshness', q.range), run('dead-letters', 'deadLetterCounts', q.range), run('freshness', 'watermark', {})]);
     const rejected = dl.reduce((s, r) => s + num(r.count), 0);
-    return { latest_event: f.latest_event ?? null, last_stored: f.last_stored ?? null, events: num(f.events), late: num(f.late), rejected };
+    // "Complete up to" is the sessionizer's watermark: events older than it are all in.
+    return { complete_up_to: w?.watermark ?? null, latest_event: f.latest_event ?? null, last_stored: f.last_stored ?? null, events: num(f.events), late: num(f.late), rejected };
   });
   route('/api/dead-letters', async (q) => ({
     counts: (await run('dead-letters', 'deadLetterCounts', q.range)).map(numbers),
     samples: await run('dead-letters', 'deadLetterSamples', { ...q.range, reason: q.reason, limit: q.limit }),
   }));
+  // The raw payloads of rejected events, one per line, to correct and resubmit with
+  // `npm run send -- --file` (docs/data-quality.md). Streamed: a range may hold many.
+  app.get('/api/dead-letters/export', async (req: Request, res: Response) => {
+    const path = '/api/dead-letters/export';
+    let end: (() => void) | undefined;
+    try {
+      const q = parseQuery(req);
+      end = metrics.queryDuration.startTimer({ endpoint: 'dead-letters-export' });
+      const rows = await ch.query({
+        query: QUERIES.deadLetterExport.replaceAll('{db}', config.CLICKHOUSE_DATABASE),
+        query_params: { ...q.range, reason: q.reason }, format: 'JSONEachRow',
+      });
+      // attachment() would set the type from the .jsonl extension; the type comes after it.
+      res.attachment(`dead-letters-${q.reason.replace(/[^a-z0-9_-]/gi, '') || 'all'}.jsonl`).type('application/x-ndjson');
+      for await (const chunk of rows.stream<{ payload: string }>()) {
+        for (const row of chunk) {
+          if (!res.write(`${oneLine(row.json().payload)}\n`)) await once(res, 'drain');
+        }
+      }
+      res.end();
+    } catch (err) {
+      if (!res.headersSent) fail(res, path, err);
+      else {
+        metrics.queryFailures.inc({ endpoint: path });
+        log.error({ path, err: (err as Error).message }, 'export failed mid-stream');
+        res.destroy(err as Error);
+      }
+    } finally {
+      end?.();
+    }
+  });
   route('/api/users/recent', async () => run('users-recent', 'recentUsers', {}));
   route('/api/users/:id/journey', async (q, req) => {
     const user = String(req.params.id);
@@ -97,7 +133,7 @@ export function createAnalytics(config: Pick<Config, 'CLICKHOUSE_DATABASE'>, dep
     ]);
     return { user_id: user, events: events.map(numbers), sessions: sessions.map(numbers) };
   });
-  app.get('/', (_req, res) => void res.type('html').send(dashboardHtml()));
+  mountDashboard(app);
 
   return { app };
 }
@@ -139,7 +175,12 @@ function funnelSteps(rows: Record<string, unknown>[]) {
   }));
 }
 
+/**
+ * A payload on one line of the export. JSON has no raw line breaks inside strings, so for any
+ * payload that is JSON this changes whitespace only; a broken payload keeps its text, joined.
+ */
+const oneLine = (payload: string) => payload.replace(/\r\n|\r|\n/g, ' ');
 const ratio = (a: number, b: number) => (b === 0 ? 0 : Math.round((a / b) * 10_000) / 10_000);
 const num = (v: unknown) => (v === undefined || v === null ? 0 : Number(v));
-const NUMERIC = new Set(['duration_ms', 'event_count', 'page_views', 'purchases', 'converted', 'is_closed', 'count', 'quantity', 'is_late']);
+const NUMERIC = new Set(['duration_ms', 'event_count', 'page_views', 'purchases', 'converted', 'is_closed', 'count', 'quantity']);
 const numbers = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, NUMERIC.has(k) ? num(v) : v]));

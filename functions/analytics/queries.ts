@@ -53,8 +53,10 @@ export const QUERIES = {
     FROM {db}.user_sessions_realtime FINAL WHERE ${RANGE_TS('start_time')}
     ORDER BY end_time DESC, session_id LIMIT {limit:UInt32}`,
   freshness: `
-    SELECT max(timestamp) AS latest_event, max(stored_at) AS last_stored, countIf(is_late = 1) AS late, count() AS events
+    SELECT max(timestamp) AS latest_event, max(stored_at) AS last_stored, sum(sign) AS events,
+           (SELECT count() FROM {db}.late_events FINAL WHERE ${RANGE_TS('timestamp')}) AS late
     FROM {db}.user_events_realtime WHERE ${RANGE_TS('timestamp')}`,
+  watermark: `SELECT watermark FROM {db}.sessionizer_state FINAL WHERE name = 'main'`,
   deadLetterCounts: `
     SELECT reason, event_type, ce_source AS source, count() AS count, max(received_at) AS last_seen
     FROM {db}.dead_letter_events FINAL WHERE ${RANGE_TS('received_at')}
@@ -63,9 +65,14 @@ export const QUERIES = {
     SELECT received_at, reason, detail, field, event_type, ce_id, ce_source AS source, ce_type, payload
     FROM {db}.dead_letter_events FINAL WHERE ${RANGE_TS('received_at')} AND ({reason:String} = '' OR reason = {reason:String})
     ORDER BY received_at DESC LIMIT {limit:UInt32}`,
+  /** Every rejected payload in the range, oldest first, for GET /api/dead-letters/export (streamed, no limit). */
+  deadLetterExport: `
+    SELECT payload
+    FROM {db}.dead_letter_events FINAL WHERE ${RANGE_TS('received_at')} AND ({reason:String} = '' OR reason = {reason:String})
+    ORDER BY received_at, ce_source, ce_id`,
   journeyEvents: `
-    SELECT event_id, event_type, timestamp, session_id, page_url, product_id, price, quantity, search_query, is_late
-    FROM {db}.user_events_realtime FINAL WHERE user_id = {user:UUID} AND ${RANGE_TS('timestamp')}
+    SELECT event_id, event_type, timestamp, session_id, page_url, product_id, price, quantity, search_query
+    FROM {db}.user_events_sessionized WHERE user_id = {user:UUID} AND ${RANGE_TS('timestamp')}
     ORDER BY timestamp, event_id LIMIT 5000`,
   journeySessions: `
     SELECT session_id, start_time, end_time, duration_ms, event_count, purchases, revenue, converted, is_closed, closed_by, entry_page, exit_page

@@ -9,8 +9,7 @@ import { createHttpApp } from '../adapters/http-server.js';
 import type { TierCache } from '../adapters/tier-cache.js';
 import { decodeRequest } from '../steps/decode.js';
 import { createDedupe } from '../steps/dedupe.js';
-import { createSessionizer } from '../steps/sessionize.js';
-import { createPipeline, prepareBatch, type Outcome } from './pipeline.js';
+import { createPipeline, type Outcome } from './pipeline.js';
 
 /**
  * The ingest function: `POST /` takes CloudEvents (binary, structured, batch, KafkaSource's shape)
@@ -20,28 +19,17 @@ import { createPipeline, prepareBatch, type Outcome } from './pipeline.js';
  */
 export function createIngest(config: Config, deps: { ch: ClickHouseClient; tiers: TierCache; metrics: Metrics; log: Logger }) {
   const { metrics, log } = deps;
-  const sessions = createSessionizer({ gapMs: config.SESSION_GAP_MS, allowedLatenessMs: config.ALLOWED_LATENESS_MS, idleTimeoutMs: config.IDLE_TIMEOUT_MS });
   const writer = createBatchWriter(
     {
       database: config.CLICKHOUSE_DATABASE, maxRows: config.BATCH_MAX_ROWS, maxAgeMs: config.BATCH_MAX_AGE_MS,
       bufferMaxRows: config.BUFFER_MAX_ROWS, maxRetries: config.INSERT_MAX_RETRIES,
-      prepare: prepareBatch(sessions, metrics),
       stored: (batch, now) => {
         for (const row of batch.tables.get('user_events_realtime') ?? []) metrics.freshness.observe(Math.max(0, now - Date.parse(row.timestamp as string)) / 1000);
       },
     },
     { ch: deps.ch, metrics, log },
   );
-  const process = createPipeline(config, { writer, tiers: deps.tiers, dedupe: createDedupe(config.DEDUPE_WINDOW), sessions, metrics, log });
-
-  // Sessions must close even when no events arrive: the watermark then follows the wall clock.
-  const ticker = setInterval(() => {
-    metrics.watermark.set(sessions.advance(Date.now()) / 1000);
-    if (sessions.pending && writer.bufferedRows === 0) {
-      writer.add({ user_sessions_realtime: sessions.drain(Date.now()) }).catch((err) => log.warn({ err: (err as Error).message }, 'session checkpoint deferred'));
-    }
-  }, 1_000);
-  ticker.unref();
+  const process = createPipeline(config, { writer, tiers: deps.tiers, dedupe: createDedupe(config.DEDUPE_WINDOW), metrics, log });
 
   const app: Express = createHttpApp({ metrics, log, ready: () => writer.healthy });
   app.post('/', express.raw({ type: () => true, limit: '32mb' }), async (req, res) => {
@@ -65,9 +53,7 @@ export function createIngest(config: Config, deps: { ch: ClickHouseClient; tiers
   return {
     app,
     writer,
-    sessions,
     async close() {
-      clearInterval(ticker);
       await writer.close();
     },
   };

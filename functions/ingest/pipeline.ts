@@ -2,29 +2,29 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { reject, type Result } from '../core/result.js';
-import type { BatchWriter, Batch } from '../adapters/batch-writer.js';
+import type { BatchWriter } from '../adapters/batch-writer.js';
 import type { TierCache } from '../adapters/tier-cache.js';
 import { parseData, type IncomingEvent } from '../steps/decode.js';
 import type { Dedupe } from '../steps/dedupe.js';
-import type { Sessionizer } from '../steps/sessionize.js';
 import { deadLetterRow, eventRow, transactionRow, type EventRow } from '../steps/to-row.js';
 import { validateRecord, type ValidRecord } from '../steps/validate.js';
 
 /**
  * The ingest lane, top to bottom: parse and validate each CloudEvent's data (rejects become
- * dead-letter rows), drop duplicates, enrich with the tier, sessionize, turn into rows, and wait
- * until the micro-batch holding them is stored. Each step is a pure function in steps/; the tier
- * cache and the batch writer are the only I/O.
+ * dead-letter rows), drop duplicates this replica has seen, enrich with the tier, turn into rows,
+ * and wait until the micro-batch holding them is stored. Each step is a pure function in steps/;
+ * the tier cache and the batch writer are the only I/O. Sessions are derived from the stored
+ * events by the sessionizer (functions/sessionizer), so no replica needs to see a user's events.
  */
 export type Outcome =
   | { id: string; status: 'stored' }
   | { id: string; status: 'duplicate' }
   | { id: string; status: 'dead_lettered'; reason: string; detail: string; field?: string };
 
-export type PipelineDeps = { writer: BatchWriter; tiers: TierCache; dedupe: Dedupe; sessions: Sessionizer; metrics: Metrics; log: Logger };
+export type PipelineDeps = { writer: BatchWriter; tiers: TierCache; dedupe: Dedupe; metrics: Metrics; log: Logger };
 
 export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps: PipelineDeps) {
-  const { writer, tiers, dedupe, sessions, metrics } = deps;
+  const { writer, tiers, dedupe, metrics } = deps;
 
   return async function process(incoming: readonly IncomingEvent[], receivedAtMs = Date.now()): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
@@ -63,40 +63,16 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
         const tier = tierOf.get(e.user_id) ?? 'unknown';
         if (tier === 'unknown') metrics.unknownTier.inc();
         metrics.processingLag.observe(Math.max(0, receivedAtMs - Date.parse(e.timestamp)) / 1000);
-        const { late } = sessions.observe(e, tier, receivedAtMs);
-        if (late) metrics.lateEvents.inc();
-        events.push(eventRow(e, tier, receivedAtMs, late));
+        events.push(eventRow(e, tier, receivedAtMs));
       } else {
         transactions.push(transactionRow(rec.transaction, tierOf.get(rec.transaction.user_id) ?? 'unknown', receivedAtMs));
       }
     }
-    metrics.openSessions.set(sessions.openCount);
 
     const rows = { user_events_realtime: events, transactions_realtime: transactions, dead_letter_events: deadLetters };
     if (events.length + transactions.length + deadLetters.length > 0) await writer.add(rows);
     else await writer.barrier(); // only duplicates: answer once their originals are stored
     if (deadLetters.length) metrics.deadLetterWrites.inc(deadLetters.length);
     return outcomes;
-  };
-}
-
-/**
- * Runs as the batch is sealed: moves the watermark, gives every event row its session id, and adds
- * the session rows (closed sessions, checkpoints of open ones, tombstones) to the same batch.
- */
-export function prepareBatch(sessions: Sessionizer, metrics: Metrics) {
-  return (batch: Batch) => {
-    const now = Date.now();
-    metrics.watermark.set(sessions.advance(now) / 1000);
-    for (const row of (batch.tables.get('user_events_realtime') ?? []) as EventRow[]) {
-      row.session_id = sessions.sessionIdFor(row.user_id, Date.parse(row.timestamp)) ?? row.session_id;
-    }
-    if (sessions.pending) {
-      const rows = sessions.drain(now);
-      batch.tables.set('user_sessions_realtime', [...(batch.tables.get('user_sessions_realtime') ?? []), ...rows]);
-      batch.rows += rows.length;
-      for (const r of rows) if (r.is_closed && !r.is_deleted) metrics.sessionsClosed.inc({ trigger: r.closed_by });
-    }
-    metrics.openSessions.set(sessions.openCount);
   };
 }

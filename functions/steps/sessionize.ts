@@ -1,25 +1,56 @@
 import { sessionId } from '../core/ids.js';
 import { fromCents, toCents } from '../core/money.js';
-import { EVENT_TYPES, type EventType, type UserEvent } from '../schemas/events.js';
+import { EVENT_TYPES, type EventType } from '../schemas/events.js';
 
 /**
- * Event-time sessionization for one replica. A user's session runs until `gapMs` passes without an
- * event, or until a logout. Events may arrive out of order: one within `gapMs` of the open session
- * extends it on either side. The watermark (max event time minus the allowed lateness, or the wall
- * clock minus it once the stream has been idle) decides when a session has certainly ended.
- * Session ids are derived from (user, start) when a session is written, so they do not depend on
- * arrival order; a session whose start moved since its last checkpoint gets a tombstone for the old id.
+ * Sessionization as pure functions over a user's stored events. A user's events in event-time
+ * order (ties by event id) form one session until more than `gapMs` passes without an event, or
+ * until a logout. A session's id is a UUIDv5 of (user, start), so the same events give the same
+ * sessions whichever replica stored them, in whatever order, however often they were recomputed.
  */
-export type SessionizerOptions = { gapMs: number; allowedLatenessMs: number; idleTimeoutMs: number };
-
-const TYPE_INDEX = Object.fromEntries(EVENT_TYPES.map((t, i) => [t, i])) as Record<EventType, number>;
-
-type OpenSession = {
-  userId: string; tier: string; startMs: number; endMs: number; count: number;
-  typeCounts: Uint32Array; revenueCents: number;
-  entryPage: string; entryKey: string; exitPage: string; exitKey: string;
-  endedByLogout: boolean; writtenId: string | undefined;
+export type StoredEvent = {
+  event_id: string; user_id: string; user_tier: string; event_type: EventType; timestampMs: number;
+  page_url: string; price: string; quantity: number;
 };
+
+export type Session = {
+  session_id: string; user_id: string; user_tier: string; startMs: number; endMs: number; count: number;
+  typeCounts: Record<EventType, number>; revenueCents: number; entryPage: string; exitPage: string; endedByLogout: boolean;
+};
+
+export const byEventTime = (a: StoredEvent, b: StoredEvent) => a.timestampMs - b.timestampMs || (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0);
+
+/** Splits one user's events (any order) into sessions. */
+export function splitSessions(events: readonly StoredEvent[], gapMs: number): Session[] {
+  const sorted = [...events].sort(byEventTime);
+  const sessions: Session[] = [];
+  let cur: Session | undefined;
+  for (const e of sorted) {
+    if (cur && (e.timestampMs - cur.endMs > gapMs || cur.endedByLogout)) {
+      sessions.push(cur);
+      cur = undefined;
+    }
+    cur ??= {
+      session_id: sessionId(e.user_id, e.timestampMs), user_id: e.user_id, user_tier: e.user_tier, startMs: e.timestampMs, endMs: e.timestampMs,
+      count: 0, typeCounts: Object.fromEntries(EVENT_TYPES.map((t) => [t, 0])) as Record<EventType, number>, revenueCents: 0,
+      entryPage: e.page_url, exitPage: e.page_url, endedByLogout: false,
+    };
+    cur.endMs = e.timestampMs;
+    cur.exitPage = e.page_url;
+    cur.user_tier = e.user_tier;
+    cur.count++;
+    cur.typeCounts[e.event_type]++;
+    if (e.event_type === 'purchase') cur.revenueCents += toCents(e.price) * e.quantity;
+    if (e.event_type === 'logout') cur.endedByLogout = true;
+  }
+  if (cur) sessions.push(cur);
+  return sessions;
+}
+
+/** A session has certainly ended once the watermark passes its logout, or its end plus the gap. */
+export function isClosed(s: Pick<Session, 'endMs' | 'endedByLogout'>, watermarkMs: number, gapMs: number): boolean {
+  return s.endedByLogout ? s.endMs < watermarkMs : s.endMs + gapMs < watermarkMs;
+}
 
 export type SessionRow = {
   session_id: string; user_id: string; user_tier: string; start_time: string; end_time: string;
@@ -28,144 +59,57 @@ export type SessionRow = {
   entry_page: string; exit_page: string; is_closed: number; closed_by: string; is_deleted: number; version: number;
 };
 
-export function createSessionizer(opts: SessionizerOptions) {
-  const open = new Map<string, OpenSession>();
-  // Sessions changed since the last drain, so a drain never has to scan every open session.
-  const dirty = new Set<OpenSession>();
-  let closedSinceFlush: OpenSession[] = [];
-  const closedByUser = new Map<string, OpenSession[]>();
-  const pushClosed = (s: OpenSession) => {
-    closedSinceFlush.push(s);
-    closedByUser.set(s.userId, [...(closedByUser.get(s.userId) ?? []), s]);
-  };
-  // Closed sessions stay findable for a while: a batch sealed after the drain that wrote them may
-  // still hold their events.
-  const RETAIN_CLOSED_MS = 120_000;
-  let retained = new Map<string, { at: number; s: OpenSession }[]>();
-  const findIn = (list: Iterable<OpenSession>, t: number) => {
-    for (const c of list) if (t >= c.startMs && t <= c.endMs) return sessionId(c.userId, c.startMs);
-    return undefined;
-  };
-  let maxEventMs = 0;
-  let lastEventWallMs = 0;
-  let watermarkMs = 0;
-  let version = 0;
-
-  const sortKey = (e: UserEvent) => `${e.timestamp}|${e.event_id}`;
-
-  function newSession(e: UserEvent, tier: string, t: number): OpenSession {
-    return {
-      userId: e.user_id, tier, startMs: t, endMs: t, count: 0, typeCounts: new Uint32Array(EVENT_TYPES.length), revenueCents: 0,
-      entryPage: e.page_url ?? '', entryKey: sortKey(e), exitPage: e.page_url ?? '', exitKey: sortKey(e),
-      endedByLogout: false, writtenId: undefined,
-    };
-  }
-
-  function close(s: OpenSession) {
-    open.delete(s.userId);
-    pushClosed(s);
-  }
-
+export function sessionRow(s: Session, closed: boolean, version: number): SessionRow {
   return {
-    /** Adds one event; answers whether it arrived behind the watermark (late). */
-    observe(e: UserEvent, tier: string, nowWallMs: number): { late: boolean } {
-      const t = Date.parse(e.timestamp);
-      const late = t < watermarkMs;
-      lastEventWallMs = nowWallMs;
-      if (t > maxEventMs) maxEventMs = t;
-      let s = open.get(e.user_id);
-      if (s && (t > s.endMs + opts.gapMs || (s.endedByLogout && t > s.endMs))) {
-        close(s);
-        s = undefined;
-      }
-      if (s && t < s.startMs - opts.gapMs) {
-        // Further behind the open session than the gap: a session of its own (such an event is late).
-        pushClosed(newSessionWith(e, tier, t));
-        return { late };
-      }
-      if (!s) open.set(e.user_id, (s = newSession(e, tier, t)));
-      addTo(s, e, t);
-      return { late };
-    },
-
-    /** The watermark now: event time minus the allowed lateness, following the wall clock when idle. */
-    advance(nowWallMs: number) {
-      let w = maxEventMs - opts.allowedLatenessMs;
-      if (lastEventWallMs && nowWallMs - lastEventWallMs >= opts.idleTimeoutMs) w = Math.max(w, nowWallMs - opts.allowedLatenessMs);
-      if (w > watermarkMs) watermarkMs = w;
-      for (const s of open.values()) if ((s.endedByLogout && s.endMs < watermarkMs) || s.endMs + opts.gapMs < watermarkMs) close(s);
-      return watermarkMs;
-    },
-
-    /** The id of the session that holds `(user, t)` among the open and just-closed sessions. */
-    sessionIdFor(userId: string, t: number): string | undefined {
-      const s = open.get(userId);
-      if (s && t >= s.startMs && t <= s.endMs) return sessionId(userId, s.startMs);
-      return findIn(closedByUser.get(userId) ?? [], t) ?? findIn((retained.get(userId) ?? []).map((r) => r.s), t);
-    },
-
-    /** Rows for user_sessions_realtime: every session closed, changed or renamed since the last call. */
-    drain(nowWallMs: number): SessionRow[] {
-      const rows: SessionRow[] = [];
-      const v = () => nowWallMs * 1000 + (version++ % 1000);
-      const emit = (s: OpenSession, closed: boolean) => {
-        const id = sessionId(s.userId, s.startMs);
-        if (s.writtenId && s.writtenId !== id) rows.push({ ...toRow(s, s.writtenId, closed, v()), is_deleted: 1 });
-        rows.push(toRow(s, id, closed, v()));
-        s.writtenId = id;
-      };
-      for (const s of closedSinceFlush) emit(s, true);
-      for (const s of dirty) if (open.get(s.userId) === s) emit(s, false);
-      dirty.clear();
-      const next = new Map<string, { at: number; s: OpenSession }[]>();
-      for (const [user, list] of retained) {
-        const keep = list.filter((r) => r.at > nowWallMs - RETAIN_CLOSED_MS);
-        if (keep.length) next.set(user, keep);
-      }
-      for (const c of closedSinceFlush) next.set(c.userId, [...(next.get(c.userId) ?? []), { at: nowWallMs, s: c }]);
-      retained = next;
-      closedSinceFlush = [];
-      closedByUser.clear();
-      return rows;
-    },
-
-    /** Whether a drain would write anything. */
-    get pending() { return closedSinceFlush.length > 0 || dirty.size > 0; },
-    get watermarkMs() { return watermarkMs; },
-    get openCount() { return open.size; },
-  };
-
-  function newSessionWith(e: UserEvent, tier: string, t: number) {
-    const s = newSession(e, tier, t);
-    addTo(s, e, t);
-    return s;
-  }
-
-  function addTo(s: OpenSession, e: UserEvent, t: number) {
-    const key = sortKey(e);
-    if (t < s.startMs) s.startMs = t;
-    if (t > s.endMs) s.endMs = t;
-    if (key < s.entryKey) { s.entryKey = key; s.entryPage = e.page_url ?? ''; }
-    if (key >= s.exitKey) { s.exitKey = key; s.exitPage = e.page_url ?? ''; }
-    s.count++;
-    s.typeCounts[TYPE_INDEX[e.event_type]]!++;
-    if (e.event_type === 'purchase') s.revenueCents += toCents(e.price) * e.quantity;
-    if (e.event_type === 'logout') s.endedByLogout = true;
-    dirty.add(s);
-  }
-}
-
-function toRow(s: OpenSession, id: string, closed: boolean, version: number): SessionRow {
-  const counts: Record<string, number> = {};
-  EVENT_TYPES.forEach((t, i) => { counts[t] = s.typeCounts[i]!; });
-  const purchases = counts.purchase ?? 0;
-  return {
-    session_id: id, user_id: s.userId, user_tier: s.tier,
+    session_id: s.session_id, user_id: s.user_id, user_tier: s.user_tier,
     start_time: new Date(s.startMs).toISOString(), end_time: new Date(s.endMs).toISOString(),
-    duration_ms: s.endMs - s.startMs, event_count: s.count, event_type_counts: counts,
-    page_views: counts.page_view ?? 0, purchases, revenue: fromCents(s.revenueCents), converted: purchases > 0 ? 1 : 0,
-    entry_page: s.entryPage, exit_page: s.exitPage, is_closed: closed ? 1 : 0,
-    closed_by: closed ? (s.endedByLogout ? 'logout' : 'timeout') : '', is_deleted: 0, version,
+    duration_ms: s.endMs - s.startMs, event_count: s.count, event_type_counts: { ...s.typeCounts },
+    page_views: s.typeCounts.page_view, purchases: s.typeCounts.purchase, revenue: fromCents(s.revenueCents),
+    converted: s.typeCounts.purchase > 0 ? 1 : 0, entry_page: s.entryPage, exit_page: s.exitPage,
+    is_closed: closed ? 1 : 0, closed_by: closed ? (s.endedByLogout ? 'logout' : 'timeout') : '', is_deleted: 0, version,
   };
 }
-export type Sessionizer = ReturnType<typeof createSessionizer>;
+
+/** The fields that make two versions of a session the same (version aside). */
+const SAME = (r: SessionRow) => JSON.stringify([r.user_tier, r.start_time, r.end_time, r.event_count, EVENT_TYPES.map((t) => r.event_type_counts[t] ?? 0), r.revenue, r.entry_page, r.exit_page, r.is_closed, r.closed_by]);
+
+/**
+ * What to write so the stored sessions of a user (from `fromMs` on) become `next`: changed or new
+ * sessions, and a tombstone for each stored id that no longer exists.
+ */
+export function diffSessions(next: readonly SessionRow[], stored: readonly SessionRow[], version: number): SessionRow[] {
+  const before = new Map(stored.map((r) => [r.session_id, r]));
+  const out: SessionRow[] = [];
+  for (const r of next) {
+    const old = before.get(r.session_id);
+    before.delete(r.session_id);
+    if (!old || SAME(old) !== SAME(r)) out.push({ ...r, version });
+  }
+  for (const gone of before.values()) out.push({ ...gone, is_deleted: 1, version });
+  return out;
+}
+
+/**
+ * The watermark: the greatest event time seen minus the allowed lateness; once no new event has
+ * been stored for `idleTimeoutMs`, the wall clock minus the lateness, so the last sessions close.
+ * It never moves back.
+ */
+export function nextWatermark(p: { previousMs: number; maxEventMs: number; lastNewDataWallMs: number; nowWallMs: number; allowedLatenessMs: number; idleTimeoutMs: number }): number {
+  let w = p.maxEventMs - p.allowedLatenessMs;
+  if (p.nowWallMs - p.lastNewDataWallMs >= p.idleTimeoutMs) w = Math.max(w, p.nowWallMs - p.allowedLatenessMs);
+  return Math.max(p.previousMs, w);
+}
+
+/** How many copies of each id beyond one are still uncancelled (rows carry sign +1 or -1). */
+export function excessCopies(rows: Iterable<{ id: string; sign: number }>): Map<string, { excess: number; positives: number }> {
+  const net = new Map<string, { sum: number; positives: number }>();
+  for (const r of rows) {
+    const n = net.get(r.id) ?? { sum: 0, positives: 0 };
+    n.sum += r.sign;
+    if (r.sign > 0) n.positives++;
+    net.set(r.id, n);
+  }
+  const out = new Map<string, { excess: number; positives: number }>();
+  for (const [id, n] of net) if (n.sum > 1) out.set(id, { excess: n.sum - 1, positives: n.positives });
+  return out;
+}

@@ -5,16 +5,14 @@ import type { IncomingEvent } from './decode.js';
 /** Where rows meet ClickHouse: the only place that knows the columns of sql/. */
 export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
-export function eventRow(e: UserEvent, tier: string, receivedAtMs: number, late: boolean) {
+export function eventRow(e: UserEvent, tier: string, receivedAtMs: number) {
   const x = e as Partial<Record<string, unknown>>;
   return {
     event_id: e.event_id, event_type: e.event_type, user_id: e.user_id, user_tier: tier,
-    // Filled when the batch is sealed, once the sessionizer has seen every event of the batch.
-    session_id: ZERO_UUID,
     timestamp: e.timestamp, page_url: e.page_url ?? '', product_id: (x.product_id as string) ?? '',
     category: (x.category as string) ?? '', price: (x.price as string) ?? '0', quantity: (x.quantity as number) ?? 0,
     search_query: (x.search_query as string) ?? '', order_id: (x.order_id as string) ?? ZERO_UUID,
-    device_type: e.device_type ?? '', referrer: e.referrer ?? '', is_late: late ? 1 : 0,
+    device_type: e.device_type ?? '', referrer: e.referrer ?? '',
     received_at: new Date(receivedAtMs).toISOString(),
   };
 }

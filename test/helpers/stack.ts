@@ -8,6 +8,7 @@ import { createMetrics } from '../../functions/core/metrics.js';
 import { openClickHouse, openTiers } from '../../functions/core/runtime.js';
 import { createIngest } from '../../functions/ingest/app.js';
 import { createAnalytics } from '../../functions/analytics/app.js';
+import { createSessionizer } from '../../functions/sessionizer/sessionizer.js';
 import type { SimUser } from '../../generator/simulate.js';
 
 /**
@@ -23,6 +24,7 @@ export async function startStack(overrides: Partial<Config> = {}) {
     CLICKHOUSE_DATA_DIR: process.env.CLICKHOUSE_URL ? '' : `${tmpdir()}/speed-layer-test-ch-${process.pid}`,
     USERS_TABLE: `t_${suffix}.users`,
     LOG_LEVEL: 'warn',
+    SESSIONIZER_INTERVAL_MS: 500,
     ...overrides,
   });
   const log = createLogger('test', config.LOG_LEVEL);
@@ -31,6 +33,8 @@ export async function startStack(overrides: Partial<Config> = {}) {
   const tiers = await openTiers(config, metrics, log);
   const ingest = createIngest(config, { ch, tiers: tiers.tiers, metrics, log });
   const analytics = createAnalytics(config, { ch, metrics, log });
+  const sessionizer = createSessionizer(config, { ch, metrics, log });
+  if (config.SESSIONIZER_INTERVAL_MS) sessionizer.start(config.SESSIONIZER_INTERVAL_MS);
   const listen = (app: { listen: (port: number, host: string, cb: () => void) => Server }) =>
     new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   const ingestServer = await listen(ingest.app);
@@ -38,7 +42,7 @@ export async function startStack(overrides: Partial<Config> = {}) {
   const url = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 
   return {
-    config, ch, metrics, ingest, tiers,
+    config, ch, metrics, ingest, tiers, sessionizer,
     ingestUrl: url(ingestServer),
     analyticsUrl: url(analyticsServer),
     db: config.CLICKHOUSE_DATABASE,
@@ -60,6 +64,7 @@ export async function startStack(overrides: Partial<Config> = {}) {
       await new Promise((r) => ingestServer.close(r));
       await new Promise((r) => analyticsServer.close(r));
       await ingest.close();
+      await sessionizer.stop();
       tiers.tiers.close();
       await tiers.pool.query(`DROP SCHEMA IF EXISTS t_${suffix} CASCADE`);
       await tiers.pool.end();

@@ -1,11 +1,13 @@
-// createSessionizer against the offline reference (generator/reference-sessions.ts): in-order
-// streams must give exactly the reference's sessions; then the parts the reference has no say in
-// (out-of-order starts and tombstones, sessionIdFor, the watermark, late events).
+// The sessionization steps against the offline reference (generator/reference-sessions.ts): any
+// arrival order of a user's stored events must give exactly the reference's sessions; then the
+// parts the reference has no say in (closing by watermark, diffs and tombstones, duplicates).
 import { describe, expect, test } from 'vitest';
 import { sessionId } from '../../functions/core/ids.js';
 import { fromCents } from '../../functions/core/money.js';
 import { EVENT_TYPES, type EventType, type UserEvent } from '../../functions/schemas/events.js';
-import { createSessionizer, type SessionizerOptions, type SessionRow } from '../../functions/steps/sessionize.js';
+import {
+  diffSessions, excessCopies, isClosed, nextWatermark, sessionRow, splitSessions, type SessionRow, type StoredEvent,
+} from '../../functions/steps/sessionize.js';
 import { createRandom } from '../../generator/random.js';
 import { referenceSessions, type RefSession } from '../../generator/reference-sessions.js';
 import { generate } from '../../generator/simulate.js';
@@ -14,36 +16,26 @@ import { eventAt, OTHER_USER, USER } from './builders.js';
 const MIN = 60_000;
 const GAP = 30 * MIN;
 const T0 = Date.parse('2024-05-01T10:00:00.000Z');
-const FAR = Date.parse('2030-01-01T00:00:00.000Z');
-// A small idle timeout, so once the stream stops the watermark follows the wall clock.
-const OPTS: SessionizerOptions = { gapMs: GAP, allowedLatenessMs: MIN, idleTimeoutMs: 1_000 };
 
-const byTimeThenId = (a: UserEvent, b: UserEvent) =>
-  Date.parse(a.timestamp) - Date.parse(b.timestamp) || (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0);
+const stored = (e: UserEvent): StoredEvent => {
+  const x = e as Partial<Record<string, unknown>>;
+  return {
+    event_id: e.event_id, user_id: e.user_id, user_tier: 'Gold', event_type: e.event_type, timestampMs: Date.parse(e.timestamp),
+    page_url: e.page_url ?? '', price: (x.price as string) ?? '0', quantity: (x.quantity as number) ?? 0,
+  };
+};
 
-/**
- * Feeds events in event-time order as a live stream (the wall clock is the event time), draining a
- * checkpoint every `drainEvery` events, then lets the wall clock run far ahead and drains the rest.
- */
-function stream(events: readonly UserEvent[], drainEvery = 0, opts = OPTS): SessionRow[] {
-  const s = createSessionizer(opts);
-  const rows: SessionRow[] = [];
-  const ordered = [...events].sort(byTimeThenId);
-  let late = 0;
-  ordered.forEach((e, i) => {
-    const wall = Date.parse(e.timestamp);
-    if (s.observe(e, 'Gold', wall).late) late++;
-    if (drainEvery && (i + 1) % drainEvery === 0) {
-      s.advance(wall);
-      rows.push(...s.drain(wall));
-    }
-  });
-  expect(late, 'late events in an in-order stream').toBe(0);
-  s.advance(FAR);
-  rows.push(...s.drain(FAR));
-  expect(s.openCount).toBe(0);
-  expect(s.pending).toBe(false);
-  return rows;
+/** Every user's sessions from their events, fed in a shuffled order (seeded), all closed. */
+function stream(events: readonly UserEvent[], shuffleSeed = 0): SessionRow[] {
+  const rnd = createRandom(shuffleSeed + 1);
+  const list = events.map(stored);
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = rnd.int(0, i);
+    [list[i], list[j]] = [list[j]!, list[i]!];
+  }
+  const byUser = new Map<string, StoredEvent[]>();
+  for (const e of list) byUser.set(e.user_id, [...(byUser.get(e.user_id) ?? []), e]);
+  return [...byUser.values()].flatMap((evs) => splitSessions(evs, GAP).map((s) => sessionRow(s, true, 1)));
 }
 
 type Comparable = {
@@ -68,9 +60,9 @@ const fromRef = (r: RefSession): Comparable => ({
 const bySessionId = (a: Comparable, b: Comparable) => a.session_id.localeCompare(b.session_id);
 const closedRows = (rows: SessionRow[]) => rows.filter((r) => r.is_closed === 1 && r.is_deleted === 0);
 
-/** The streamed sessions and the reference's, in comparable form. */
-function compare(events: readonly UserEvent[], drainEvery = 0) {
-  const rows = stream(events, drainEvery);
+/** The computed sessions and the reference's, in comparable form. */
+function compare(events: readonly UserEvent[], shuffleSeed = 0) {
+  const rows = stream(events, shuffleSeed);
   return {
     rows,
     actual: closedRows(rows).map(fromRow).sort(bySessionId),
@@ -110,7 +102,7 @@ function randomEvents(seed: number, users: number, eventsPerUser: number): UserE
   return out;
 }
 
-describe('in-order streams agree exactly with the reference', () => {
+describe('any arrival order agrees exactly with the reference', () => {
   const A = USER;
   const CASES: [what: string, events: UserEvent[], sessions: number][] = [
     ['one event', userEvents(A, T0, [[0]]), 1],
@@ -146,13 +138,11 @@ describe('in-order streams agree exactly with the reference', () => {
 
   test.each([
     [1, 40, 25, 0], [2, 40, 25, 7], [3, 100, 12, 1], [4, 5, 200, 3], [5, 60, 30, 50],
-  ])('random users (seed %d, %d users × %d events, a checkpoint every %d events)', (seed, users, perUser, drainEvery) => {
+  ])('random users (seed %d, %d users × %d events, shuffled with seed %d)', (seed, users, perUser, shuffleSeed) => {
     const events = randomEvents(seed, users, perUser);
-    const { rows, actual, expected } = compare(events, drainEvery);
+    const { actual, expected } = compare(events, shuffleSeed);
     expect(expected.length).toBeGreaterThan(users);
     expect(actual).toEqual(expected);
-    // In order, no start ever moves: no tombstones, and each session is closed exactly once.
-    expect(rows.filter((r) => r.is_deleted === 1)).toEqual([]);
     expect(new Set(actual.map((r) => r.session_id)).size).toBe(actual.length);
     // The boundary cases really occurred.
     const gaps = new Set<number>();
@@ -179,218 +169,58 @@ describe('in-order streams agree exactly with the reference', () => {
   });
 });
 
-describe('checkpoints, out-of-order events and tombstones', () => {
-  test('an open session is checkpointed as not closed, with its id; an unchanged one is not written again', () => {
-    const s = createSessionizer(OPTS);
-    s.observe(eventAt(T0), 'Gold', T0);
-    expect(s.pending).toBe(true);
-    const rows = s.drain(T0);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ session_id: sessionId(USER, T0), is_closed: 0, closed_by: '', is_deleted: 0, event_count: 1 });
-    expect(s.pending).toBe(false);
-    expect(s.drain(T0 + 1)).toEqual([]);
+describe('closing, diffs, tombstones and duplicates', () => {
+  const one = (steps: [number, EventType?][]) => splitSessions(userEvents(USER, T0, steps).map(stored), GAP);
+
+  test('a session closes once the watermark passes its end plus the gap; a logged-out one once it passes its end', () => {
+    const [s] = one([[0], [MIN]]);
+    expect(isClosed(s!, s!.endMs + GAP, GAP)).toBe(false);
+    expect(isClosed(s!, s!.endMs + GAP + 1, GAP)).toBe(true);
+    const [l] = one([[0], [MIN, 'logout']]);
+    expect(isClosed(l!, l!.endMs, GAP)).toBe(false);
+    expect(isClosed(l!, l!.endMs + 1, GAP)).toBe(true);
   });
 
-  test('an out-of-order event within the gap moves the start; the old id gets a tombstone once it was written', () => {
-    const s = createSessionizer(OPTS);
-    const e1 = eventAt(T0, { id: 1, page: '/one' });
-    const e0 = eventAt(T0 - 10 * MIN, { id: 2, page: '/zero' });
-    s.observe(e1, 'Gold', T0);
-    expect(s.drain(T0).map((r) => [r.session_id, r.is_deleted])).toEqual([[sessionId(USER, T0), 0]]);
-
-    expect(s.observe(e0, 'Gold', T0 + 1).late).toBe(false);
-    const rows = s.drain(T0 + 1);
-    expect(rows.map((r) => [r.session_id, r.is_deleted, r.is_closed])).toEqual([
-      [sessionId(USER, T0), 1, 0],
-      [sessionId(USER, T0 - 10 * MIN), 0, 0],
-    ]);
-    expect(rows[1]).toMatchObject({ start_time: e0.timestamp, end_time: e1.timestamp, event_count: 2, entry_page: '/zero', exit_page: '/one' });
-    // The tombstone outranks the checkpoint it deletes.
-    expect(rows[0]!.version).toBeGreaterThan(0);
-
-    s.advance(FAR);
-    const final = s.drain(FAR);
-    expect(final.map((r) => [r.session_id, r.is_deleted, r.is_closed])).toEqual([[sessionId(USER, T0 - 10 * MIN), 0, 1]]);
-    expect(closedRows(final).map(fromRow)).toEqual(referenceSessions([e1, e0], GAP).map(fromRef));
+  test('an unchanged session is not written again; a changed one is, with the new version', () => {
+    const [s] = one([[0], [MIN]]);
+    const row = sessionRow(s!, false, 1);
+    expect(diffSessions([row], [row], 2)).toEqual([]);
+    const closed = sessionRow(s!, true, 1);
+    expect(diffSessions([closed], [row], 2)).toEqual([{ ...closed, version: 2 }]);
   });
 
-  test('the start moving twice between checkpoints writes one tombstone, for the id last written', () => {
-    const s = createSessionizer(OPTS);
-    s.observe(eventAt(T0, { id: 1 }), 'Gold', T0);
-    s.drain(T0);
-    s.observe(eventAt(T0 - MIN, { id: 2 }), 'Gold', T0);
-    s.observe(eventAt(T0 - 2 * MIN, { id: 3 }), 'Gold', T0);
-    expect(s.drain(T0 + 1).map((r) => [r.session_id, r.is_deleted])).toEqual([
-      [sessionId(USER, T0), 1],
-      [sessionId(USER, T0 - 2 * MIN), 0],
+  test('a late event that moves the start gives a new id and a tombstone for the old one', () => {
+    const before = one([[0], [MIN]]).map((s) => sessionRow(s, true, 1));
+    const after = splitSessions([...userEvents(USER, T0, [[0], [MIN]]), ...userEvents(USER, T0 - 10 * MIN, [[0]], 50)].map(stored), GAP).map((s) => sessionRow(s, true, 2));
+    const writes = diffSessions(after, before, 3);
+    expect(writes.map((r) => [r.session_id, r.is_deleted, r.event_count])).toEqual([
+      [sessionId(USER, T0 - 10 * MIN), 0, 3],
+      [sessionId(USER, T0), 1, 2],
     ]);
   });
 
-  test('no tombstone when the old id was never written', () => {
-    const s = createSessionizer(OPTS);
-    s.observe(eventAt(T0, { id: 1 }), 'Gold', T0);
-    s.observe(eventAt(T0 - 10 * MIN, { id: 2 }), 'Gold', T0);
-    expect(s.drain(T0).map((r) => [r.session_id, r.is_deleted])).toEqual([[sessionId(USER, T0 - 10 * MIN), 0]]);
+  test('a late event that bridges two sessions merges them: one survives, one gets a tombstone', () => {
+    const evs = userEvents(USER, T0, [[0], [GAP + 20 * MIN]]);
+    const before = splitSessions(evs.map(stored), GAP).map((s) => sessionRow(s, true, 1));
+    expect(before).toHaveLength(2);
+    const bridged = splitSessions([...evs, ...userEvents(USER, T0 + 25 * MIN, [[0]], 60)].map(stored), GAP).map((s) => sessionRow(s, true, 2));
+    const writes = diffSessions(bridged, before, 3);
+    expect(writes.filter((w) => w.is_deleted === 0).map((w) => [w.session_id, w.event_count])).toEqual([[sessionId(USER, T0), 3]]);
+    expect(writes.filter((w) => w.is_deleted === 1).map((w) => w.session_id)).toEqual([sessionId(USER, T0 + GAP + 20 * MIN)]);
   });
 
-  test('an out-of-order event only extends the end: the id stays, no tombstone', () => {
-    const s = createSessionizer(OPTS);
-    s.observe(eventAt(T0, { id: 1 }), 'Gold', T0);
-    s.observe(eventAt(T0 + 10 * MIN, { id: 2 }), 'Gold', T0);
-    s.drain(T0);
-    s.observe(eventAt(T0 + 5 * MIN, { id: 3 }), 'Gold', T0 + 1);
-    expect(s.drain(T0 + 1).map((r) => [r.session_id, r.is_deleted, r.event_count])).toEqual([[sessionId(USER, T0), 0, 3]]);
+  test('the watermark is the max event time minus the lateness, follows the wall clock when idle, and never moves back', () => {
+    const p = { previousMs: 0, maxEventMs: T0, lastNewDataWallMs: T0 + 5_000, nowWallMs: T0 + 6_000, allowedLatenessMs: MIN, idleTimeoutMs: 10_000 };
+    expect(nextWatermark(p)).toBe(T0 - MIN);
+    expect(nextWatermark({ ...p, nowWallMs: T0 + 15_000 })).toBe(T0 + 15_000 - MIN);
+    expect(nextWatermark({ ...p, previousMs: T0 + 1 })).toBe(T0 + 1);
   });
 
-  test('versions increase from row to row and drain to drain', () => {
-    const s = createSessionizer(OPTS);
-    const versions: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      s.observe(eventAt(T0 + i * 1_000, { id: i + 1 }), 'Gold', T0 + i * 1_000);
-      s.observe(eventAt(T0 + i * 1_000, { id: 100 + i, user: OTHER_USER }), 'Gold', T0 + i * 1_000);
-      versions.push(...s.drain(T0 + i * 1_000).map((r) => r.version));
-    }
-    expect(versions).toHaveLength(10);
-    for (let i = 1; i < versions.length; i++) expect(versions[i]!).toBeGreaterThan(versions[i - 1]!);
-  });
-});
-
-describe('sessionIdFor', () => {
-  test('finds the open session of an event, and nothing outside it or for another user', () => {
-    const s = createSessionizer(OPTS);
-    s.observe(eventAt(T0), 'Gold', T0);
-    s.observe(eventAt(T0 + MIN), 'Gold', T0);
-    const id = sessionId(USER, T0);
-    expect([s.sessionIdFor(USER, T0), s.sessionIdFor(USER, T0 + 30_000), s.sessionIdFor(USER, T0 + MIN)]).toEqual([id, id, id]);
-    expect(s.sessionIdFor(USER, T0 - 1)).toBeUndefined();
-    expect(s.sessionIdFor(USER, T0 + MIN + 1)).toBeUndefined();
-    expect(s.sessionIdFor(OTHER_USER, T0)).toBeUndefined();
-  });
-
-  test('follows a moved start', () => {
-    const s = createSessionizer(OPTS);
-    s.observe(eventAt(T0, { id: 1 }), 'Gold', T0);
-    s.observe(eventAt(T0 - MIN, { id: 2 }), 'Gold', T0);
-    expect(s.sessionIdFor(USER, T0)).toBe(sessionId(USER, T0 - MIN));
-  });
-
-  test('finds events of sessions closed but not yet drained, just drained, and not after the retention', () => {
-    const s = createSessionizer(OPTS);
-    const times = [T0, T0 + MIN, T0 + MIN + GAP + 1, T0 + 2 * MIN + GAP + 1];
-    times.forEach((t, i) => s.observe(eventAt(t, { id: i + 1 }), 'Gold', t));
-    const first = sessionId(USER, T0);
-    const second = sessionId(USER, times[2]!);
-    // The first session was closed by the gap, before any drain.
-    expect(s.sessionIdFor(USER, T0 + MIN)).toBe(first);
-    expect(s.sessionIdFor(USER, times[3]!)).toBe(second);
-
-    const wall = times[3]! + 10_000;
-    s.advance(wall);
-    s.drain(wall);
-    expect(s.sessionIdFor(USER, T0)).toBe(first);
-    s.advance(FAR);
-    s.drain(wall + 1_000);
-    // Both are closed and drained now; a batch sealed just after still finds them.
-    expect(s.sessionIdFor(USER, T0)).toBe(first);
-    expect(s.sessionIdFor(USER, times[3]!)).toBe(second);
-    // A gap between the sessions belongs to neither.
-    expect(s.sessionIdFor(USER, T0 + 2 * MIN)).toBeUndefined();
-
-    s.drain(wall + 1_000 + 120_001);
-    expect(s.sessionIdFor(USER, T0)).toBeUndefined();
-    expect(s.sessionIdFor(USER, times[3]!)).toBeUndefined();
-  });
-});
-
-describe('the watermark', () => {
-  test('starts at 0 and is the max event time minus the allowed lateness', () => {
-    const s = createSessionizer(OPTS);
-    expect(s.watermarkMs).toBe(0);
-    s.observe(eventAt(T0 + 5_000, { id: 1 }), 'Gold', T0);
-    s.observe(eventAt(T0, { id: 2, user: OTHER_USER }), 'Gold', T0);
-    expect(s.advance(T0)).toBe(T0 + 5_000 - MIN);
-    expect(s.watermarkMs).toBe(T0 + 5_000 - MIN);
-  });
-
-  test.each([
-    ['busy: the wall clock is ignored', 999, T0 - MIN],
-    ['idle for exactly the idle timeout: it follows the wall clock', 1_000, T0 + 10 * MIN - MIN + 1_000],
-    ['idle for longer', 60_000, T0 + 10 * MIN - MIN + 60_000],
-  ])('%s', (_what, idleMs, watermark) => {
-    const s = createSessionizer(OPTS);
-    const wall = T0 + 10 * MIN; // the wall clock runs ahead of event time
-    s.observe(eventAt(T0), 'Gold', wall);
-    expect(s.advance(wall + idleMs)).toBe(watermark);
-  });
-
-  test('never moves back', () => {
-    const s = createSessionizer(OPTS);
-    s.observe(eventAt(T0), 'Gold', T0);
-    const high = s.advance(T0 + 3_600_000);
-    expect(high).toBe(T0 + 3_600_000 - MIN);
-    s.observe(eventAt(T0 + 1_000, { id: 2 }), 'Gold', T0 + 3_600_001);
-    expect(s.advance(T0 + 3_600_001)).toBe(high);
-  });
-
-  test('does not follow the wall clock before any event arrived', () => {
-    const s = createSessionizer(OPTS);
-    expect(s.advance(T0)).toBe(0);
-  });
-
-  test('closes a session only once it passes the end plus the gap', () => {
-    const s = createSessionizer({ ...OPTS, allowedLatenessMs: 0 });
-    s.observe(eventAt(T0), 'Gold', T0);
-    s.observe(eventAt(T0 + GAP, { id: 2, user: OTHER_USER }), 'Gold', T0);
-    s.advance(T0);
-    expect(s.openCount).toBe(2);
-    s.observe(eventAt(T0 + GAP + 1, { id: 3, user: OTHER_USER }), 'Gold', T0);
-    s.advance(T0);
-    expect(s.openCount).toBe(1);
-    expect(s.drain(T0).filter((r) => r.is_closed).map((r) => r.user_id)).toEqual([USER]);
-  });
-
-  test('closes a logged-out session as soon as it passes its end', () => {
-    const s = createSessionizer({ ...OPTS, allowedLatenessMs: 0 });
-    s.observe(eventAt(T0, { type: 'logout' }), 'Gold', T0);
-    s.observe(eventAt(T0, { id: 2, user: OTHER_USER }), 'Gold', T0);
-    s.advance(T0);
-    expect(s.openCount).toBe(2);
-    s.observe(eventAt(T0 + 1, { id: 3, user: OTHER_USER }), 'Gold', T0);
-    s.advance(T0);
-    expect(s.openCount).toBe(1);
-    expect(s.drain(T0).filter((r) => r.is_closed)).toMatchObject([{ user_id: USER, closed_by: 'logout' }]);
-  });
-});
-
-describe('late events', () => {
-  test.each([
-    ['one millisecond behind the watermark', -1, true],
-    ['exactly at the watermark', 0, false],
-    ['ahead of the watermark', 1, false],
-  ])('an event %s is late: %s', (_what, offset, late) => {
-    const s = createSessionizer(OPTS);
-    s.observe(eventAt(T0), 'Gold', T0);
-    const w = s.advance(T0);
-    expect(s.observe(eventAt(w + offset, { id: 2, user: OTHER_USER }), 'Gold', T0).late).toBe(late);
-  });
-
-  test('nothing is late before the first advance', () => {
-    const s = createSessionizer(OPTS);
-    s.observe(eventAt(T0), 'Gold', T0);
-    expect(s.observe(eventAt(T0 - 3_600_000, { id: 2, user: OTHER_USER }), 'Gold', T0).late).toBe(false);
-  });
-
-  test('a late event further behind the open session than the gap is a closed session of its own, still counted', () => {
-    const s = createSessionizer(OPTS);
-    s.observe(eventAt(T0, { id: 1 }), 'Gold', T0);
-    s.advance(T0);
-    const early = T0 - 2 * GAP;
-    expect(s.observe(eventAt(early, { id: 2 }), 'Gold', T0).late).toBe(true);
-    expect(s.sessionIdFor(USER, early)).toBe(sessionId(USER, early));
-    const rows = s.drain(T0);
-    expect(rows.map((r) => [r.session_id, r.is_closed, r.event_count])).toEqual([
-      [sessionId(USER, early), 1, 1],
-      [sessionId(USER, T0), 0, 1],
-    ]);
+  test('excess copies: each id beyond its first uncancelled copy, with the copy count for the cancel token', () => {
+    const rows = [
+      { id: 'a', sign: 1 }, { id: 'b', sign: 1 }, { id: 'b', sign: 1 }, { id: 'c', sign: 1 }, { id: 'c', sign: 1 }, { id: 'c', sign: 1 },
+      { id: 'c', sign: -1 }, { id: 'd', sign: 1 }, { id: 'd', sign: 1 }, { id: 'd', sign: -1 },
+    ];
+    expect(Object.fromEntries(excessCopies(rows))).toEqual({ b: { excess: 1, positives: 2 }, c: { excess: 1, positives: 3 } });
   });
 });

@@ -1,0 +1,217 @@
+import { TupleParam, type ClickHouseClient } from '@clickhouse/client';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import type { EventType } from '../schemas/events.js';
+import {
+  diffSessions, excessCopies, isClosed, nextWatermark, sessionRow, splitSessions, type SessionRow, type StoredEvent,
+} from '../steps/sessionize.js';
+import { SESSIONIZER_QUERIES as Q } from './queries.js';
+
+/**
+ * The sessionizer: one writer that derives `user_sessions_realtime` from the stored events, so
+ * sessions come out the same whichever ingest replica stored an event, in whatever order, with
+ * however many restarts. Each run reads the users whose events were stored since the last run
+ * (plus an overlap, since a slow insert can become visible late), recomputes their sessions from
+ * the stored rows, and writes only what changed. Recomputing is idempotent, so re-reading the
+ * overlap, a crash between two writes, or a second sessionizer running at the same time cannot
+ * make a session wrong.
+ *
+ * It also makes the counts exact under at-least-once delivery: an event or transaction stored
+ * twice (a redelivery that reached another replica, or this one after a restart) gets one
+ * cancelling row (sign = -1) per extra copy, inserted with a token derived from the copy count, so
+ * the cancel itself can never be applied twice.
+ *
+ * State between runs: the read cursor and the watermark, in `sessionizer_state`.
+ */
+export type SessionizerOptions = Pick<Config, 'CLICKHOUSE_DATABASE' | 'SESSION_GAP_MS' | 'ALLOWED_LATENESS_MS' | 'IDLE_TIMEOUT_MS'> & {
+  /** Rows stored less than this long ago are left for the next run (an insert may still be landing). */
+  settleMs?: number;
+  /** How far before the cursor each run reads again. */
+  overlapMs?: number;
+  /** Users per query (the bounds travel as a parameter). */
+  chunkUsers?: number;
+};
+
+type Row = Record<string, unknown>;
+const ch64 = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
+export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHouseClient; metrics: Metrics; log: Logger }) {
+  const { ch, metrics, log } = deps;
+  const db = opts.CLICKHOUSE_DATABASE;
+  const gap = opts.SESSION_GAP_MS;
+  const settleMs = opts.settleMs ?? 1_000;
+  const overlapMs = opts.overlapMs ?? 10_000;
+  const chunkUsers = opts.chunkUsers ?? 2_000;
+  let state: { cursorMs: number; maxEventMs: number; watermarkMs: number; lastNewDataWallMs: number } | undefined;
+  let version = 0;
+  const nextVersion = (now: number) => now * 1000 + (version++ % 1000);
+
+  const query = async <T = Row>(sql: string, params: Record<string, unknown>) =>
+    (await ch.query({ query: sql.replaceAll('{db}', db), query_params: params, format: 'JSONEachRow' })).json<T>();
+  const insert = (table: string, values: Row[], token?: string) =>
+    values.length === 0 ? Promise.resolve() : ch.insert({ table: `${db}.${table}`, values, format: 'JSONEachRow', ...(token ? { clickhouse_settings: { insert_deduplication_token: token } } : {}) }).then(() => undefined);
+
+  async function loadState(now: number) {
+    const [s] = await query<{ cursor: string; max_event: string; watermark: string }>(Q.state, { name: 'main' });
+    const ms = (v: string | undefined) => (v ? Date.parse(`${v.replace(' ', 'T')}Z`) : 0);
+    return { cursorMs: ms(s?.cursor), maxEventMs: ms(s?.max_event), watermarkMs: ms(s?.watermark), lastNewDataWallMs: now };
+  }
+
+  /** One pass; answers what it did. */
+  async function runOnce(now = Date.now()) {
+    const t0 = performance.now();
+    state ??= await loadState(now);
+    const until = now - settleMs;
+    const since = Math.max(0, state.cursorMs - overlapMs);
+    const watermarkBefore = state.watermarkMs;
+
+    const touched = await query<{ user_id: string; max_ms: string; from_ms: string }>(Q.touched, { since: ch64(since), until: ch64(until), gap });
+    let written = 0, cancelled = 0, late = 0;
+    for (let i = 0; i < touched.length; i += chunkUsers) {
+      const r = await recompute(touched.slice(i, i + chunkUsers), since, now, watermarkBefore);
+      written += r.written; cancelled += r.cancelled; late += r.late;
+    }
+    cancelled += await cancelDuplicateTransactions(since, until);
+
+    const maxNew = touched.reduce((m, t) => Math.max(m, Number(t.max_ms)), 0);
+    if (maxNew > 0 && until > state.cursorMs) state.lastNewDataWallMs = now;
+    state.maxEventMs = Math.max(state.maxEventMs, maxNew);
+    state.watermarkMs = nextWatermark({ previousMs: state.watermarkMs, maxEventMs: state.maxEventMs, lastNewDataWallMs: state.lastNewDataWallMs, nowWallMs: now, allowedLatenessMs: opts.ALLOWED_LATENESS_MS, idleTimeoutMs: opts.IDLE_TIMEOUT_MS });
+    written += await closeExpired(now);
+    state.cursorMs = Math.max(state.cursorMs, until);
+    await insert('sessionizer_state', [{ name: 'main', cursor: new Date(state.cursorMs).toISOString(), max_event: new Date(state.maxEventMs).toISOString(), watermark: new Date(state.watermarkMs).toISOString(), updated_at: new Date(now).toISOString() }]);
+
+    const [open] = await query<{ open: string }>(Q.openCount, {});
+    metrics.openSessions.set(Number(open?.open ?? 0));
+    metrics.watermark.set(state.watermarkMs / 1000);
+    const ms = Math.round(performance.now() - t0);
+    if (touched.length || written || cancelled) log.debug({ users: touched.length, written, cancelled, late, ms }, 'sessionizer run');
+    return { users: touched.length, written, cancelled, late, watermarkMs: state.watermarkMs, ms };
+  }
+
+  async function recompute(users: { user_id: string; from_ms: string }[], since: number, now: number, watermark: number) {
+    const bounds = users.map((u) => new TupleParam([u.user_id, ch64(Number(u.from_ms))]));
+    const [rows, stored] = await Promise.all([
+      query<{ event_id: string; user_id: string; user_tier: string; event_type: EventType; ts: string; page_url: string; price: string; quantity: number; sign: number; is_new: number }>(Q.events, { bounds, since: ch64(since) }),
+      query<SessionRow>(Q.sessions, { bounds }),
+    ]);
+
+    // Exactly-once counts: cancel every uncancelled copy beyond the first.
+    const excess = excessCopies(rows.map((r) => ({ id: r.event_id, sign: Number(r.sign) })));
+    let cancelled = 0;
+    if (excess.size) {
+      const ids = [...excess.keys()];
+      const full = await query<Row>(Q.eventRows, { users: [...new Set(rows.filter((r) => excess.has(r.event_id)).map((r) => r.user_id))], ids });
+      for (const row of full) {
+        const e = excess.get(String(row.event_id))!;
+        const cancels = Array.from({ length: e.excess }, () => ({ ...row, sign: -1 }));
+        // The token names the copy count this cancel answers: a rerun that sees the same copies re-sends the same token.
+        await insert('user_events_realtime', cancels, `cancel:${row.event_id}:${e.positives}`);
+        cancelled += e.excess;
+      }
+      metrics.duplicatesDropped.inc(cancelled);
+      log.info({ events: excess.size, cancelled }, 'cancelled duplicate event copies');
+    }
+
+    // One row per event (copies and cancels netted out), grouped by user.
+    const net = new Map<string, { sign: number; row: (typeof rows)[number] }>();
+    for (const r of rows) {
+      const n = net.get(r.event_id);
+      if (n) n.sign += Number(r.sign);
+      else net.set(r.event_id, { sign: Number(r.sign), row: r });
+    }
+    const byUser = new Map<string, StoredEvent[]>();
+    let late = 0;
+    const lateRows: Row[] = [];
+    for (const { sign, row: r } of net.values()) {
+      if (sign <= 0) continue;
+      const e: StoredEvent = { event_id: r.event_id, user_id: r.user_id, user_tier: r.user_tier, event_type: r.event_type, timestampMs: Number(r.ts), page_url: r.page_url, price: r.price, quantity: Number(r.quantity) };
+      const list = byUser.get(e.user_id);
+      if (list) list.push(e);
+      else byUser.set(e.user_id, [e]);
+      if (Number(r.is_new) && e.timestampMs < watermark) {
+        late++;
+        lateRows.push({ event_id: e.event_id, user_id: e.user_id, timestamp: new Date(e.timestampMs).toISOString(), watermark: new Date(watermark).toISOString(), lateness_ms: watermark - e.timestampMs, seen_at: new Date(now).toISOString() });
+      }
+    }
+    if (late) {
+      metrics.lateEvents.inc(late);
+      await insert('late_events', lateRows);
+    }
+
+    const storedByUser = new Map<string, SessionRow[]>();
+    for (const s of stored) storedByUser.set(s.user_id, [...(storedByUser.get(s.user_id) ?? []), normalize(s)]);
+    const v = nextVersion(now);
+    const writes: SessionRow[] = [];
+    for (const [user, events] of byUser) {
+      const next = splitSessions(events, gap).map((s) => sessionRow(s, isClosed(s, watermark, gap), v));
+      writes.push(...diffSessions(next, storedByUser.get(user) ?? [], v));
+    }
+    for (const r of writes) if (r.is_closed && !r.is_deleted) metrics.sessionsClosed.inc({ trigger: r.closed_by });
+    await insert('user_sessions_realtime', writes, `sessions:${v}`);
+    return { written: writes.length, cancelled, late };
+  }
+
+  /** Sessions whose user went quiet: the watermark alone closes them. */
+  async function closeExpired(now: number) {
+    const rows = await query<SessionRow>(Q.expired, { watermark: ch64(state!.watermarkMs), gap });
+    if (!rows.length) return 0;
+    const v = nextVersion(now);
+    const writes = rows.map((r) => {
+      const s = normalize(r);
+      return { ...s, is_closed: 1, closed_by: (s.event_type_counts.logout ?? 0) > 0 ? 'logout' : 'timeout', version: v };
+    });
+    for (const r of writes) metrics.sessionsClosed.inc({ trigger: r.closed_by });
+    await insert('user_sessions_realtime', writes, `close:${v}`);
+    return writes.length;
+  }
+
+  async function cancelDuplicateTransactions(since: number, until: number) {
+    const dups = await query<Row & { net: string; positives: string }>(Q.duplicateTransactions, { since: ch64(since), until: ch64(until) });
+    let n = 0;
+    for (const { net, positives, ...row } of dups) {
+      const extra = Number(net) - 1;
+      await insert('transactions_realtime', Array.from({ length: extra }, () => ({ ...row, sign: -1 })), `cancel:${row.transaction_id}:${positives}`);
+      n += extra;
+    }
+    if (n) log.info({ transactions: dups.length, cancelled: n }, 'cancelled duplicate transaction copies');
+    return n;
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  return {
+    runOnce: () => (running ??= runOnce().finally(() => { running = undefined; })) as Promise<Awaited<ReturnType<typeof runOnce>>>,
+    /** Runs every `intervalMs` until stopped; a failed run is logged and retried next time. */
+    start(intervalMs: number) {
+      const tick = async () => {
+        try {
+          await this.runOnce();
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'sessionizer run failed; retrying');
+        }
+        timer = setTimeout(tick, intervalMs);
+      };
+      timer = setTimeout(tick, intervalMs);
+    },
+    async stop() {
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+    get watermarkMs() { return state?.watermarkMs ?? 0; },
+  };
+}
+
+/** ClickHouse returns times as 'YYYY-MM-DD hh:mm:ss.sss' and counts as strings; rows we write use ISO and numbers. */
+function normalize(r: SessionRow): SessionRow {
+  const iso = (t: string) => (t.includes('T') ? t : `${t.replace(' ', 'T')}Z`);
+  const counts: Record<string, number> = {};
+  for (const [k, v] of Object.entries(r.event_type_counts ?? {})) counts[k] = Number(v);
+  return {
+    ...r, start_time: new Date(iso(r.start_time)).toISOString(), end_time: new Date(iso(r.end_time)).toISOString(),
+    duration_ms: Number(r.duration_ms), event_count: Number(r.event_count), event_type_counts: counts, page_views: Number(r.page_views),
+    purchases: Number(r.purchases), converted: Number(r.converted), is_closed: Number(r.is_closed), is_deleted: Number(r.is_deleted), version: Number(r.version),
+  };
+}
+export type Sessionizer = ReturnType<typeof createSessionizer>;
