@@ -174,6 +174,15 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
       closed = true;
       await this.flush();
     },
+    /** Drops everything buffered (a crash, for tests); batches already being written may still land. */
+    abort() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      const e = new Error('aborted');
+      for (const b of [open, ...sealed]) for (const w of b?.waiters.splice(0) ?? []) w.reject(e);
+      open = undefined;
+      sealed.length = 0;
+    },
     get bufferedRows() { return buffered(); },
     get healthy() { return !failing; },
   };

@@ -7,6 +7,7 @@ import type { Metrics } from '../core/metrics.js';
 import { createBatchWriter } from '../adapters/batch-writer.js';
 import { createHttpApp } from '../adapters/http-server.js';
 import type { TierCache } from '../adapters/tier-cache.js';
+import { createDeadLetterTopic } from '../adapters/dead-letter-topic.js';
 import { decodeRequest } from '../steps/decode.js';
 import { createDedupe } from '../steps/dedupe.js';
 import { createPipeline, type Outcome } from './pipeline.js';
@@ -29,7 +30,8 @@ export function createIngest(config: Config, deps: { ch: ClickHouseClient; tiers
     },
     { ch: deps.ch, metrics, log },
   );
-  const process = createPipeline(config, { writer, tiers: deps.tiers, dedupe: createDedupe(config.DEDUPE_WINDOW), metrics, log });
+  const deadLetterTopic = config.KAFKA_BROKERS ? createDeadLetterTopic(config.KAFKA_BROKERS, log) : undefined;
+  const process = createPipeline(config, { writer, tiers: deps.tiers, dedupe: createDedupe(config.DEDUPE_WINDOW), metrics, log, ...(deadLetterTopic ? { deadLetterTopic } : {}) });
 
   const app: Express = createHttpApp({ metrics, log, ready: () => writer.healthy });
   app.post('/', express.raw({ type: () => true, limit: '32mb' }), async (req, res) => {
@@ -55,6 +57,11 @@ export function createIngest(config: Config, deps: { ch: ClickHouseClient; tiers
     writer,
     async close() {
       await writer.close();
+      await deadLetterTopic?.close();
+    },
+    /** A crash, for tests: the buffer is lost and waiting requests fail, as when the pod dies. */
+    abort() {
+      writer.abort();
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Metrics } from '../core/metrics.js';
 import { reject, type Result } from '../core/result.js';
 import type { BatchWriter } from '../adapters/batch-writer.js';
 import type { TierCache } from '../adapters/tier-cache.js';
+import type { DeadLetterTopic } from '../adapters/dead-letter-topic.js';
 import { parseData, type IncomingEvent } from '../steps/decode.js';
 import type { Dedupe } from '../steps/dedupe.js';
 import { deadLetterRow, eventRow, transactionRow, type EventRow } from '../steps/to-row.js';
@@ -21,7 +22,7 @@ export type Outcome =
   | { id: string; status: 'duplicate' }
   | { id: string; status: 'dead_lettered'; reason: string; detail: string; field?: string };
 
-export type PipelineDeps = { writer: BatchWriter; tiers: TierCache; dedupe: Dedupe; metrics: Metrics; log: Logger };
+export type PipelineDeps = { writer: BatchWriter; tiers: TierCache; dedupe: Dedupe; metrics: Metrics; log: Logger; deadLetterTopic?: DeadLetterTopic };
 
 export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps: PipelineDeps) {
   const { writer, tiers, dedupe, metrics } = deps;
@@ -72,7 +73,10 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
     const rows = { user_events_realtime: events, transactions_realtime: transactions, dead_letter_events: deadLetters };
     if (events.length + transactions.length + deadLetters.length > 0) await writer.add(rows);
     else await writer.barrier(); // only duplicates: answer once their originals are stored
-    if (deadLetters.length) metrics.deadLetterWrites.inc(deadLetters.length);
+    if (deadLetters.length) {
+      await deps.deadLetterTopic?.send(deadLetters);
+      metrics.deadLetterWrites.inc(deadLetters.length);
+    }
     return outcomes;
   };
 }

@@ -82,6 +82,8 @@ const ago = (t) => {
   return s < 90 ? `${s} s ago` : s < 5400 ? `${Math.round(s / 60)} min ago` : `${(s / 3600).toFixed(1)} h ago`;
 };
 const short = (id) => String(id).slice(0, 8);
+/** 'checkout_start' → ['checkout', 'start'], 'add_to_cart' → ['add to', 'cart']: axis labels on at most two lines. */
+const twoLines = (name) => { const w = name.split('_'); return w.length > 1 ? [w.slice(0, -1).join(' '), w[w.length - 1]] : name; };
 
 /** Builds an element: el('td', {class: 'x', 'data-testid': 'y'}, 'text', childNode, ...). Strings become text nodes. */
 function el(tag, attrs = {}, ...children) {
@@ -175,7 +177,7 @@ function setupCharts() {
     data: { labels: [], datasets: [{ data: [], backgroundColor: ['#60a5fa', '#818cf8', '#fbbf24', '#fb923c', '#34d399'], borderRadius: 4, barPercentage: 0.7 }] },
     options: {
       layout: { padding: { top: 18 } },
-      scales: { y: { beginAtZero: true, ticks: { precision: 0 } }, x: { grid: { display: false } } },
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 } }, x: { grid: { display: false }, ticks: { maxRotation: 0 } } },
       plugins: { valueLabels: { format: () => '' }, tooltip: { callbacks: { label: (c) => `${int(c.raw)} users` } } },
     },
   });
@@ -234,7 +236,7 @@ const panels = [
   {
     name: 'funnel', read: () => api('/api/funnel'),
     draw(steps) {
-      setBars(state.charts.funnel, steps.map((s) => s.step), steps.map((s) => s.users), null, (_v, i) => (i === 0 ? '100 %' : pct(steps[i].conversion_from_start)));
+      setBars(state.charts.funnel, steps.map((s) => twoLines(s.step)), steps.map((s) => s.users), null, (_v, i) => (i === 0 ? '100 %' : pct(steps[i].conversion_from_start)));
       fill($('funnel'), steps.map((s, i) => el('tr', {},
         td(s.step),
         td(int(s.users), { 'data-testid': `funnel-users-${s.step}` }),
@@ -254,9 +256,10 @@ const panels = [
         td([swatch(TIER_COLORS[t.tier] ?? '#64748b'), t.tier]),
         td(int(t.users), { 'data-testid': `tier-users-${t.tier}` }),
         td(int(t.events), { 'data-testid': `tier-events-${t.tier}` }),
+        td(int(t.purchases), { 'data-testid': `tier-purchases-${t.tier}` }),
         td(int(t.orders), { 'data-testid': `tier-orders-${t.tier}` }),
         td(money(t.revenue), { 'data-testid': `tier-revenue-${t.tier}` }),
-        td(money(t.avg_order_value), { 'data-testid': `tier-aov-${t.tier}` }))), 6);
+        td(money(t.avg_order_value), { 'data-testid': `tier-aov-${t.tier}` }))), 7);
       // Money is summed in cents so the total is exact.
       const cents = tiers.reduce((s, t) => s + Math.round(Number(t.revenue) * 100), 0);
       setText('kpi-revenue', money(cents / 100));
