@@ -46,6 +46,25 @@ export async function startStack(overrides: Partial<Config> = {}) {
     ingestUrl: url(ingestServer),
     analyticsUrl: url(analyticsServer),
     db: config.CLICKHOUSE_DATABASE,
+    /** Another ingest replica (own memory, same ClickHouse): `kill()` crashes it as a dying pod would. */
+    async startReplica(port = 0) {
+      const replica = createIngest(config, { ch, tiers: tiers.tiers, metrics: createMetrics(), log });
+      const server = await new Promise<Server>((resolve) => { const s = replica.app.listen(port, '127.0.0.1', () => resolve(s)); });
+      return {
+        url: url(server),
+        port: (server.address() as AddressInfo).port,
+        kill() {
+          server.closeAllConnections();
+          server.close();
+          replica.abort();
+        },
+        async stop() {
+          server.closeAllConnections();
+          await new Promise((r) => server.close(r));
+          await replica.close();
+        },
+      };
+    },
     async seedUsers(users: readonly SimUser[]) {
       await tiers.source.upsert(users.filter((u) => u.inPostgres).map((u) => ({ user_id: u.user_id, tier: u.tier })));
     },

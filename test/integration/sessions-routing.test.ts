@@ -1,0 +1,145 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { fromCents } from '../../functions/core/money.js';
+import type { EventType, UserEvent } from '../../functions/schemas/events.js';
+import { encode, post, toCloudEvent } from '../../generator/cloudevents.js';
+import { createRandom, type Random } from '../../generator/random.js';
+import { referenceSessions } from '../../generator/reference-sessions.js';
+import { startStack, waitFor, type Stack } from '../helpers/stack.js';
+
+/**
+ * Sessions must come out exactly as the offline reference says, whatever the routing: one ingest
+ * replica or three receiving requests in random order, one of them crashing mid-stream; events
+ * shuffled within the allowed lateness, a few far beyond it, and some delivered twice.
+ */
+const MIN = 60_000;
+const GAP = 30 * MIN;
+const LATENESS = 10 * MIN;
+
+type Delivery = { event: UserEvent; key: number };
+
+/** Random users with gaps around the 30-minute boundary (± 1 s), logouts, purchases. */
+function randomLog(rnd: Random, users: number, baseMs: number): UserEvent[] {
+  const out: UserEvent[] = [];
+  for (let u = 0; u < users; u++) {
+    const user = rnd.uuid();
+    let t = baseMs + rnd.int(0, 3 * 3600_000);
+    const n = rnd.int(4, 18);
+    for (let i = 0; i < n; i++) {
+      const k = rnd.next();
+      t += k < 0.5 ? rnd.int(1_000, 5 * MIN) : k < 0.75 ? GAP + rnd.int(-1_000, 1_000) : k < 0.8 ? GAP : k < 0.85 ? GAP + 1 : rnd.int(GAP, 3 * 3600_000);
+      const type: EventType = rnd.weighted({ page_view: 40, product_view: 20, search: 10, add_to_cart: 8, purchase: 8, remove_from_cart: 4, checkout_start: 4, login: 3, logout: 3 } as const);
+      const base = { event_id: rnd.uuid(), user_id: user, timestamp: new Date(t).toISOString(), page_url: `/p/${rnd.int(1, 40)}` };
+      const product = `P${String(rnd.int(1, 50)).padStart(5, '0')}`;
+      const price = fromCents(rnd.int(100, 20_000));
+      const e: UserEvent =
+        type === 'product_view' ? { ...base, event_type: type, product_id: product, category: 'books' }
+        : type === 'search' ? { ...base, event_type: type, search_query: 'lamp' }
+        : type === 'add_to_cart' ? { ...base, event_type: type, product_id: product, price, quantity: rnd.int(1, 3) }
+        : type === 'purchase' ? { ...base, event_type: type, order_id: rnd.uuid(), product_id: product, price, quantity: rnd.int(1, 3) }
+        : type === 'remove_from_cart' ? { ...base, event_type: type, product_id: product, quantity: 1 }
+        : { ...base, event_type: type };
+      out.push(e);
+    }
+  }
+  return out;
+}
+
+/** Arrival order: shuffled within the lateness, 1 % far beyond it, 5 % delivered a second time. */
+function arrivals(rnd: Random, events: UserEvent[]): Delivery[] {
+  const out: Delivery[] = [];
+  for (const e of events) {
+    const t = Date.parse(e.timestamp);
+    const beyond = rnd.chance(0.01);
+    out.push({ event: e, key: t + (beyond ? LATENESS * rnd.int(3, 6) : rnd.int(0, LATENESS - 60_000)) });
+    if (rnd.chance(0.05)) out.push({ event: e, key: t + rnd.int(0, 2 * LATENESS) });
+  }
+  return out.sort((a, b) => a.key - b.key);
+}
+
+type Replica = { url: string; kill?: () => void };
+
+/** Sends batches of deliveries to random live replicas, retrying on another one when a request fails. */
+async function deliver(rnd: Random, list: Delivery[], replicas: () => Replica[], onProgress?: (sent: number) => Promise<void>) {
+  const size = 10;
+  let next = 0, sent = 0;
+  const worker = async () => {
+    while (next < list.length) {
+      const chunk = list.slice(next, next + size);
+      next += size;
+      const msg = encode('batch', chunk.map((d) => toCloudEvent({ kind: 'event', id: d.event.event_id, event: d.event })));
+      for (let attempt = 0; ; attempt++) {
+        const live = replicas();
+        const target = live[rnd.int(0, live.length - 1)]!;
+        const answer = await post(target.url, msg).catch(() => ({ status: 0, body: undefined }));
+        if (answer.status === 200) break;
+        if (attempt > 50) throw new Error(`delivery failed: ${answer.status}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      sent += chunk.length;
+      await onProgress?.(sent);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+let stack: Stack | undefined;
+afterEach(async () => {
+  await stack?.stop();
+  stack = undefined;
+});
+
+async function expectReferenceSessions(s: Stack, events: UserEvent[]) {
+  await waitFor(async () => {
+    const [r] = await s.query<{ open: string; closed: string }>('SELECT countIf(is_closed = 0) AS open, countIf(is_closed = 1) AS closed FROM {db}.user_sessions_realtime FINAL');
+    return r && Number(r.open) === 0 && Number(r.closed) > 0 ? r : undefined;
+  }, 'every session closed', 60_000);
+  await s.sessionizer.runOnce();
+  const rows = await s.query<Record<string, string>>(
+    `SELECT toString(session_id) AS session_id, toString(user_id) AS user_id, toUnixTimestamp64Milli(start_time) AS start_ms,
+            toUnixTimestamp64Milli(end_time) AS end_ms, event_count, revenue, entry_page, exit_page, closed_by, event_type_counts
+     FROM {db}.user_sessions_realtime FINAL ORDER BY session_id`);
+  const expected = referenceSessions(events).sort((a, b) => (a.session_id < b.session_id ? -1 : 1));
+  expect(rows.map((r) => ({ ...r, event_count: Number(r.event_count), event_type_counts: Object.fromEntries(Object.entries(r.event_type_counts as unknown as Record<string, number>).map(([k, v]) => [k, Number(v)])) }))).toEqual(
+    expected.map((x) => ({
+      session_id: x.session_id, user_id: x.user_id, start_ms: String(x.start_ms), end_ms: String(x.end_ms), event_count: x.event_count,
+      revenue: fromCents(x.revenue_cents), entry_page: x.entry_page, exit_page: x.exit_page, closed_by: x.closed_by, event_type_counts: x.type_counts,
+    })),
+  );
+  const [c] = await s.query<{ bad: string; n: string }>(
+    'SELECT (SELECT count() FROM (SELECT event_id FROM {db}.user_events_realtime GROUP BY event_id HAVING sum(sign) != 1)) AS bad, (SELECT sum(sign) FROM {db}.user_events_realtime) AS n');
+  expect(Number(c!.bad)).toBe(0);
+  expect(Number(c!.n)).toBe(events.length);
+  return { sessions: rows.length };
+}
+
+const settings = { BATCH_MAX_AGE_MS: 100, IDLE_TIMEOUT_MS: 2_000, ALLOWED_LATENESS_MS: LATENESS, SESSIONIZER_INTERVAL_MS: 300 };
+
+describe('sessions equal the reference whatever the routing', () => {
+  test.each([
+    ['one replica', 1, false, 101],
+    ['three replicas in random order', 3, false, 202],
+    ['three replicas, one crashing mid-stream and restarted', 3, true, 303],
+  ])('%s', async (_what, count, crash, seed) => {
+    const rnd = createRandom(seed);
+    const events = randomLog(rnd, 120, Date.now() - 2 * 24 * 3600_000);
+    const list = arrivals(rnd, events);
+    stack = await startStack(settings);
+    const s = stack;
+    const replicas: Replica[] = [{ url: s.ingestUrl }];
+    for (let i = 1; i < count; i++) replicas.push(await s.startReplica());
+    let crashed = false;
+    await deliver(rnd, list, () => replicas, async (sent) => {
+      if (crash && !crashed && sent >= list.length / 2) {
+        crashed = true;
+        const victim = replicas.splice(1, 1)[0]!;
+        victim.kill!();
+        replicas.push(await s.startReplica());
+      }
+    });
+    const { sessions } = await expectReferenceSessions(s, events);
+    expect(sessions).toBeGreaterThan(120);
+    const [late] = await s.query<{ n: string }>('SELECT count() AS n FROM {db}.late_events');
+    // The events sent far beyond the allowed lateness were seen as late, and their sessions corrected.
+    expect(Number(late!.n)).toBeGreaterThan(0);
+  }, 180_000);
+});
