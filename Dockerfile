@@ -3,7 +3,7 @@
 # One image for every function of the speed layer; the command picks the function:
 #   node --import tsx functions/ingest/main.ts          (the default)
 #   node --import tsx functions/analytics/main.ts
-#   node --import tsx functions/session-closer/main.ts
+#   node --import tsx functions/sessionizer/main.ts
 # The Knative Services (charts/functions.ts) set it with `args`, so tini stays PID 1, forwards
 # SIGTERM, and a function flushes its micro-batch before the pod goes.
 #

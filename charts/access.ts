@@ -13,7 +13,7 @@ import { labels } from './lib/labels.js';
 export const SERVICE_ACCOUNTS = {
   ingest: 'ingest',
   analytics: 'analytics',
-  'session-closer': 'session-closer',
+  'sessionizer': 'sessionizer',
   clickhouse: 'clickhouse',
   clickhouseAdmin: 'clickhouse-admin',
   postgres: 'postgres',

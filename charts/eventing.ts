@@ -71,12 +71,12 @@ export class EventingChart extends Chart {
       });
     }
 
-    pingSource(this, 'session-closer', { name: 'session-closer', namespace: ns, labels: l }, {
-      schedule: v.inputs.sessionCloser.schedule,
+    pingSource(this, 'sessionizer', { name: 'sessionizer', namespace: ns, labels: l }, {
+      schedule: v.inputs.sessionizer.schedule,
       timezone: 'Etc/UTC',
       contentType: 'application/json',
       data: JSON.stringify({ action: 'close-idle-sessions' }),
-      sink: { ref: service('session-closer') },
+      sink: { ref: service('sessionizer') },
     });
   }
 }

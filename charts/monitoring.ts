@@ -65,7 +65,7 @@ export class MonitoringChart extends Chart {
 
     podMonitor(this, 'functions', { name: 'speed-layer-functions', namespace: ns, labels: l }, {
       selector: { matchLabels: { 'app.kubernetes.io/part-of': PART_OF, 'app.kubernetes.io/component': 'function' } },
-      // The alerts aggregate `by (job)`: job = ingest, analytics, session-closer.
+      // The alerts aggregate `by (job)`: job = ingest, analytics, sessionizer.
       jobLabel: 'app.kubernetes.io/name',
       podMetricsEndpoints: [{ port: 'user-port', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }],
     });

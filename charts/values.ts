@@ -40,7 +40,7 @@ export interface MemoryBudget {
 }
 
 export interface FunctionInputs {
-  readonly name: 'ingest' | 'analytics' | 'session-closer';
+  readonly name: 'ingest' | 'analytics' | 'sessionizer';
   /** `node --import tsx <entry>`; the one image holds every function. */
   readonly entry: string;
   readonly visibility: 'cluster-local' | 'external';
@@ -163,7 +163,7 @@ export interface Inputs {
     /** Cap on a Retry-After the ingest function sends with 429/503 (back-pressure). */
     readonly retryAfterMaxSeconds: number;
   };
-  readonly sessionCloser: {
+  readonly sessionizer: {
     /** The PingSource fires once a minute (the brief). */
     readonly schedule: string;
   };
@@ -285,8 +285,8 @@ export const DEFAULT_INPUTS: Inputs = {
       clickhouseQueriesPerPod: 10,
     },
     {
-      name: 'session-closer',
-      entry: 'functions/session-closer/main.ts',
+      name: 'sessionizer',
+      entry: 'functions/sessionizer/main.ts',
       visibility: 'cluster-local',
       // One closing run at a time; the PingSource fires once a minute.
       targetConcurrency: 1,
@@ -344,7 +344,7 @@ export const DEFAULT_INPUTS: Inputs = {
     retentionHours: 24,
   },
   delivery: { outageToRideSeconds: 300, backoffDelayMs: 500, retryAfterMaxSeconds: 30 },
-  sessionCloser: { schedule: '* * * * *' },
+  sessionizer: { schedule: '* * * * *' },
   config: {
     dedupeWindow: INGEST_STATE.dedupeWindow,
     tierCacheWarmMax: INGEST_STATE.tierCacheWarmMax,
@@ -457,7 +457,7 @@ function deriveFunction(f: FunctionInputs, inputs: Inputs, ingestTarget: number,
   ensure(target >= 1, `${f.name}.targetConcurrency`, target, 'must be at least 1 in-flight request per pod');
   // containerConcurrency: the target is what the autoscaler aims for at `u`; the hard limit sits
   // where a pod would be at 100 %, so short bursts are served, not queued.
-  const containerConcurrency = f.name === 'session-closer' ? 1 : Math.ceil(target / u);
+  const containerConcurrency = f.name === 'sessionizer' ? 1 : Math.ceil(target / u);
 
   let podsAtDesignLoad: number;
   if (f.name === 'ingest') podsAtDesignLoad = ingestPods;
@@ -515,7 +515,7 @@ export function deriveValues(inputs: Inputs = DEFAULT_INPUTS): Values {
 
   const fns = {} as Record<FunctionInputs['name'], FunctionValues>;
   for (const f of inputs.functions) fns[f.name] = deriveFunction(f, inputs, ingestTarget, ingestPods);
-  for (const name of ['ingest', 'analytics', 'session-closer'] as const) {
+  for (const name of ['ingest', 'analytics', 'sessionizer'] as const) {
     ensure(fns[name] !== undefined, `functions.${name}`, undefined, 'every function of the image must be configured');
   }
   const ingest = fns.ingest;

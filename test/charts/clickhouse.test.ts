@@ -103,7 +103,7 @@ describe('ClickHouse configuration', () => {
   it('gives each function the ClickHouse user its role needs', () => {
     const user = (fn: string) => find(out.all, 'ConfigMap', `${fn}-config`, 'speed-layer').data.CLICKHOUSE_USER;
     expect(user('ingest')).toBe('ingest');
-    expect(user('session-closer')).toBe('ingest');
+    expect(user('sessionizer')).toBe('ingest');
     expect(user('analytics')).toBe('analytics');
     expect(find(out.all, 'ConfigMap', 'speed-layer-config', 'speed-layer').data.CLICKHOUSE_URL).toBe('http://clickhouse.speed-layer.svc:8123');
   });

@@ -55,8 +55,8 @@ const PORTS: [string, number][] = [
   ['TCP', 8123], ['TCP', 9000], ['TCP', 9363], ['TCP', 5432], ['TCP', 9092], ['TCP', 22],
 ];
 
-const FNS = ['ingest', 'analytics', 'session-closer'];
-const SPEED = ['ingest', 'analytics', 'session-closer', 'clickhouse', 'postgres', 'clickhouse-admin'];
+const FNS = ['ingest', 'analytics', 'sessionizer'];
+const SPEED = ['ingest', 'analytics', 'sessionizer', 'clickhouse', 'postgres', 'clickhouse-admin'];
 
 /** The designed flows: [from, to, protocol, port]. */
 const EXPECTED: [string, string, string, number][] = [

@@ -59,7 +59,7 @@ describe('Pod Security "restricted"', () => {
 
   it('finds the pod templates (functions, ClickHouse, PostgreSQL, schema job, backups)', () => {
     const owners = templates.map((t) => t.owner.replace(/^(Job\/clickhouse-schema)-[0-9a-f]{10}$/, '$1-<hash>')).sort();
-    expect(owners).toEqual(['CronJob/clickhouse-backup', 'Job/clickhouse-schema-<hash>', 'StatefulSet/clickhouse', 'StatefulSet/postgres', 'ksvc/analytics', 'ksvc/ingest', 'ksvc/session-closer']);
+    expect(owners).toEqual(['CronJob/clickhouse-backup', 'Job/clickhouse-schema-<hash>', 'StatefulSet/clickhouse', 'StatefulSet/postgres', 'ksvc/analytics', 'ksvc/ingest', 'ksvc/sessionizer']);
   });
 
   for (const t of templates) {
@@ -105,7 +105,7 @@ describe('service accounts and roles', () => {
   const bindings: Manifest[] = out.all.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding');
 
   it('functions and ClickHouse have their own accounts, with no token mounted', () => {
-    expect(accounts.map((a) => a.metadata.name).sort()).toEqual(['analytics', 'clickhouse', 'clickhouse-admin', 'ingest', 'postgres', 'session-closer']);
+    expect(accounts.map((a) => a.metadata.name).sort()).toEqual(['analytics', 'clickhouse', 'clickhouse-admin', 'ingest', 'postgres', 'sessionizer']);
     for (const a of accounts) expect(a.automountServiceAccountToken).toBe(false);
   });
 
