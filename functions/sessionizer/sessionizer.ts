@@ -182,7 +182,8 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   return {
-    runOnce: () => (running ??= runOnce().finally(() => { running = undefined; })) as Promise<Awaited<ReturnType<typeof runOnce>>>,
+    /** One run now (or at `now`, for tests and benchmarks); a run already going is shared, not doubled. */
+    runOnce: (now?: number) => (running ??= runOnce(now).finally(() => { running = undefined; })) as Promise<Awaited<ReturnType<typeof runOnce>>>,
     /** Runs every `intervalMs` until stopped; a failed run is logged and retried next time. */
     start(intervalMs: number) {
       const tick = async () => {
