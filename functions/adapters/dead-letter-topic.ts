@@ -1,4 +1,5 @@
 import kafkajs, { type Producer } from 'kafkajs';
+import { BackpressureError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 
 /**
@@ -13,7 +14,9 @@ export function createDeadLetterTopic(brokers: string, log: Logger) {
   let producer: Promise<Producer> | undefined;
   const connect = async () => {
     const kafka = new kafkajs.Kafka({ clientId: 'speed-layer-ingest-dlq', brokers: brokers.split(',').map((b) => b.trim()), logLevel: kafkajs.logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 200 } });
-    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // Not idempotent: kafkajs's idempotent producer breaks under concurrent sends (out-of-order
+    // sequence numbers), and a copy in this topic is harmless (the table keeps one row per reject).
+    const p = kafka.producer({ allowAutoTopicCreation: false });
     await p.connect();
     const admin = kafka.admin();
     await admin.connect();
@@ -25,8 +28,13 @@ export function createDeadLetterTopic(brokers: string, log: Logger) {
   return {
     async send(rows: readonly { ce_id: string; reason: string; payload: string }[]) {
       if (!rows.length) return;
-      producer ??= connect().catch((err) => { producer = undefined; throw err; });
-      await (await producer).send({ topic: DEAD_LETTER_TOPIC, acks: -1, messages: rows.map((r) => ({ key: r.ce_id, value: JSON.stringify(r), headers: { reason: r.reason } })) });
+      try {
+        producer ??= connect().catch((err) => { producer = undefined; throw err; });
+        await (await producer).send({ topic: DEAD_LETTER_TOPIC, acks: -1, messages: rows.map((r) => ({ key: r.ce_id, value: JSON.stringify(r), headers: { reason: r.reason } })) });
+      } catch (err) {
+        // The rejects are in the table already; the sender retries and the table keeps one row.
+        throw new BackpressureError(`dead-letter topic unavailable: ${(err as Error).message}`, 2);
+      }
     },
     async close() {
       await (await producer?.catch(() => undefined))?.disconnect();

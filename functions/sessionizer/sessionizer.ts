@@ -69,7 +69,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const touched = await query<{ user_id: string; max_ms: string; from_ms: string }>(Q.touched, { since: ch64(since), until: ch64(until), gap });
     let written = 0, cancelled = 0, late = 0;
     for (let i = 0; i < touched.length; i += chunkUsers) {
-      const r = await recompute(touched.slice(i, i + chunkUsers), since, now, watermarkBefore);
+      const r = await recompute(touched.slice(i, i + chunkUsers), state.cursorMs, now, watermarkBefore);
       written += r.written; cancelled += r.cancelled; late += r.late;
     }
     cancelled += await cancelDuplicateTransactions(since, until);
@@ -90,10 +90,11 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     return { users: touched.length, written, cancelled, late, watermarkMs: state.watermarkMs, ms };
   }
 
-  async function recompute(users: { user_id: string; from_ms: string }[], since: number, now: number, watermark: number) {
+  /** `newSince`: rows stored after it are new to this run (the overlap before it was seen already). */
+  async function recompute(users: { user_id: string; from_ms: string }[], newSince: number, now: number, watermark: number) {
     const bounds = users.map((u) => new TupleParam([u.user_id, ch64(Number(u.from_ms))]));
     const [rows, stored] = await Promise.all([
-      query<{ event_id: string; user_id: string; user_tier: string; event_type: EventType; ts: string; page_url: string; price: string; quantity: number; sign: number; is_new: number }>(Q.events, { bounds, since: ch64(since) }),
+      query<{ event_id: string; user_id: string; user_tier: string; event_type: EventType; ts: string; page_url: string; price: string; quantity: number; sign: number; is_new: number }>(Q.events, { bounds, since: ch64(newSince) }),
       query<SessionRow>(Q.sessions, { bounds }),
     ]);
 

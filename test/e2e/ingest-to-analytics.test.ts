@@ -55,6 +55,13 @@ describe('every analytics figure equals the ground truth', () => {
     expect(truth.tiers.map((t) => t.tier)).toContain('unknown');
   });
 
+  test('freshness: all events in, none late (sent in order within the lateness), the rejects counted', async () => {
+    const f = await stack.api<{ events: number; late: number; rejected: number; complete_up_to: string }>(`/api/freshness?${range}`);
+    expect(f.events).toBe(truth.totals.events);
+    expect(f.late).toBe(0);
+    expect(Date.parse(`${f.complete_up_to.replace(' ', 'T')}Z`)).toBeGreaterThan(truth.range.toMs);
+  });
+
   test('events by type', async () => {
     const data = await stack.api<{ event_type: string; events: number }[]>(`/api/event-types?${range}`);
     expect(Object.fromEntries(data.map((d) => [d.event_type, d.events]))).toEqual(truth.eventsByType);
