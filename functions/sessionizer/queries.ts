@@ -3,9 +3,10 @@
  * times are DateTime64(3) in UTC.
  */
 const WINDOW = `stored_at > {since:DateTime64(3, 'UTC')} AND stored_at <= {until:DateTime64(3, 'UTC')}`;
-const BOUNDS = `b AS (
-      SELECT x.1 AS user_id, x.2 AS from_ts
-      FROM (SELECT arrayJoin({bounds:Array(Tuple(UUID, DateTime64(3, 'UTC')))}) AS x))`;
+const TOUCHED = `t AS (
+      SELECT user_id, min(timestamp) AS min_ts, max(timestamp) AS max_ts FROM {db}.user_events_realtime
+      WHERE ${WINDOW} AND cityHash64(user_id) % {chunks:UInt32} = {chunk:UInt32}
+      GROUP BY user_id)`;
 const SESSION_COLUMNS = `toString(session_id) AS session_id, toString(user_id) AS user_id, user_tier, start_time, end_time, duration_ms,
            event_count, event_type_counts, page_views, purchases, revenue, converted, entry_page, exit_page,
            is_closed, closed_by, is_deleted, version`;
@@ -13,43 +14,46 @@ const SESSION_COLUMNS = `toString(session_id) AS session_id, toString(user_id) A
 export const SESSIONIZER_QUERIES = {
   state: `SELECT cursor, max_event, watermark FROM {db}.sessionizer_state FINAL WHERE name = {name:String}`,
 
+  /** How many users have events stored in the window (to split the work into chunks). */
+  touchedUsers: `SELECT uniqExact(user_id) AS users FROM {db}.user_events_realtime WHERE ${WINDOW}`,
+
   /**
-   * Users with events stored in the window, the newest event time among them, and from when on
-   * their sessions could change: the start of their earliest session within the gap of the
-   * earliest new event, or that event itself.
+   * One chunk of those users (by hash), each with every stored event from the start of the
+   * earliest session the new events could touch, copies and cancels netted out per event id.
+   * Grouped per user, so a chunk travels as few rows.
    */
-  touched: `
-    WITH t AS (
-      SELECT user_id, min(timestamp) AS min_ts, max(timestamp) AS max_ts
-      FROM {db}.user_events_realtime WHERE ${WINDOW} GROUP BY user_id
+  chunkEvents: `
+    WITH ${TOUCHED},
+    b AS (
+      SELECT t.user_id AS user_id, t.max_ts AS max_ts, if(s.first_start IS NULL, t.min_ts, least(t.min_ts, s.first_start)) AS from_ts
+      FROM t LEFT JOIN (
+        SELECT s.user_id AS user_id, min(s.start_time) AS first_start
+        FROM (SELECT user_id, start_time, end_time FROM {db}.user_sessions_realtime FINAL WHERE user_id IN (SELECT user_id FROM t) AND is_deleted = 0) AS s
+        INNER JOIN t ON s.user_id = t.user_id
+        WHERE s.end_time >= t.min_ts - toIntervalMillisecond({gap:UInt64})
+        GROUP BY s.user_id
+      ) AS s ON s.user_id = t.user_id
     )
-    SELECT toString(t.user_id) AS user_id, toUnixTimestamp64Milli(t.max_ts) AS max_ms,
-           toUnixTimestamp64Milli(if(s.first_start IS NULL, t.min_ts, least(t.min_ts, s.first_start))) AS from_ms
-    FROM t LEFT JOIN (
-      SELECT s.user_id AS user_id, min(s.start_time) AS first_start
-      FROM (SELECT * FROM {db}.user_sessions_realtime FINAL WHERE user_id IN (SELECT user_id FROM t) AND is_deleted = 0) AS s
-      INNER JOIN t ON s.user_id = t.user_id
-      WHERE s.end_time >= t.min_ts - toIntervalMillisecond({gap:UInt64})
-      GROUP BY s.user_id
-    ) AS s ON s.user_id = t.user_id
+    SELECT toString(b.user_id) AS user_id,
+           groupArray((x.id, x.event_type, toUnixTimestamp64Milli(x.ts), x.page_url, toString(x.price), x.quantity, x.user_tier, x.net, x.positives, x.is_new)) AS events
+    FROM (
+      SELECT e.user_id AS user_id, toString(e.event_id) AS id, any(e.event_type) AS event_type, any(e.timestamp) AS ts, any(e.page_url) AS page_url,
+             any(e.price) AS price, any(e.quantity) AS quantity, any(e.user_tier) AS user_tier, sum(e.sign) AS net,
+             countIf(e.sign > 0) AS positives, max(e.stored_at > {newSince:DateTime64(3, 'UTC')}) AS is_new
+      FROM {db}.user_events_realtime AS e INNER JOIN b ON e.user_id = b.user_id
+      WHERE e.user_id IN (SELECT user_id FROM b) AND e.timestamp >= b.from_ts
+      GROUP BY e.user_id, e.event_id
+    ) AS x INNER JOIN b ON x.user_id = b.user_id
+    GROUP BY b.user_id
     SETTINGS join_use_nulls = 1`,
 
-  /** Every stored row (copies and cancels included) of the given users from their bound on. */
-  events: `
-    WITH ${BOUNDS}
-    SELECT toString(e.event_id) AS event_id, toString(e.user_id) AS user_id, e.user_tier AS user_tier, e.event_type AS event_type,
-           toUnixTimestamp64Milli(e.timestamp) AS ts, e.page_url AS page_url, toString(e.price) AS price, e.quantity AS quantity,
-           e.sign AS sign, e.stored_at > {since:DateTime64(3, 'UTC')} AS is_new
-    FROM {db}.user_events_realtime AS e INNER JOIN b ON e.user_id = b.user_id
-    WHERE e.user_id IN (SELECT user_id FROM b) AND e.timestamp >= b.from_ts`,
-
-  /** The current stored sessions of the given users from their bound on. */
-  sessions: `
-    WITH ${BOUNDS}
+  /** The current stored sessions of the same chunk that the new events could change. */
+  chunkSessions: `
+    WITH ${TOUCHED}
     SELECT ${SESSION_COLUMNS}
-    FROM (SELECT * FROM {db}.user_sessions_realtime FINAL WHERE user_id IN (SELECT user_id FROM b) AND is_deleted = 0) AS s
-    INNER JOIN b ON s.user_id = b.user_id
-    WHERE s.start_time >= b.from_ts`,
+    FROM (SELECT * FROM {db}.user_sessions_realtime FINAL WHERE user_id IN (SELECT user_id FROM t) AND is_deleted = 0) AS s
+    INNER JOIN t ON s.user_id = t.user_id
+    WHERE s.end_time >= t.min_ts - toIntervalMillisecond({gap:UInt64})`,
 
   /** Open sessions the watermark has passed: closed now even if their user is quiet. */
   expired: `

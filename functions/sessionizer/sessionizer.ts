@@ -1,10 +1,10 @@
-import { TupleParam, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { EventType } from '../schemas/events.js';
 import {
-  diffSessions, excessCopies, isClosed, nextWatermark, sessionRow, splitSessions, type SessionRow, type StoredEvent,
+  diffSessions, isClosed, nextWatermark, sessionRow, splitSessions, type SessionRow, type StoredEvent,
 } from '../steps/sessionize.js';
 import { SESSIONIZER_QUERIES as Q } from './queries.js';
 
@@ -66,15 +66,17 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const since = Math.max(0, state.cursorMs - overlapMs);
     const watermarkBefore = state.watermarkMs;
 
-    const touched = await query<{ user_id: string; max_ms: string; from_ms: string }>(Q.touched, { since: ch64(since), until: ch64(until), gap });
-    let written = 0, cancelled = 0, late = 0;
-    for (let i = 0; i < touched.length; i += chunkUsers) {
-      const r = await recompute(touched.slice(i, i + chunkUsers), state.cursorMs, now, watermarkBefore);
-      written += r.written; cancelled += r.cancelled; late += r.late;
+    const window = { since: ch64(since), until: ch64(until), gap };
+    const [count] = await query<{ users: string }>(Q.touchedUsers, window);
+    const users = Number(count?.users ?? 0);
+    const chunks = Math.max(1, Math.ceil(users / chunkUsers));
+    let written = 0, cancelled = 0, late = 0, maxNew = 0;
+    for (let chunk = 0; users > 0 && chunk < chunks; chunk++) {
+      const r = await recompute({ ...window, chunks, chunk, newSince: ch64(state.cursorMs) }, now, watermarkBefore);
+      written += r.written; cancelled += r.cancelled; late += r.late; maxNew = Math.max(maxNew, r.maxNewMs);
     }
     cancelled += await cancelDuplicateTransactions(since, until);
 
-    const maxNew = touched.reduce((m, t) => Math.max(m, Number(t.max_ms)), 0);
     if (maxNew > 0 && until > state.cursorMs) state.lastNewDataWallMs = now;
     state.maxEventMs = Math.max(state.maxEventMs, maxNew);
     state.watermarkMs = nextWatermark({ previousMs: state.watermarkMs, maxEventMs: state.maxEventMs, lastNewDataWallMs: state.lastNewDataWallMs, nowWallMs: now, allowedLatenessMs: opts.ALLOWED_LATENESS_MS, idleTimeoutMs: opts.IDLE_TIMEOUT_MS });
@@ -86,55 +88,51 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     metrics.openSessions.set(Number(open?.open ?? 0));
     metrics.watermark.set(state.watermarkMs / 1000);
     const ms = Math.round(performance.now() - t0);
-    if (touched.length || written || cancelled) log.debug({ users: touched.length, written, cancelled, late, ms }, 'sessionizer run');
-    return { users: touched.length, written, cancelled, late, watermarkMs: state.watermarkMs, ms };
+    if (users || written || cancelled) log.debug({ users, written, cancelled, late, ms }, 'sessionizer run');
+    return { users, written, cancelled, late, watermarkMs: state.watermarkMs, ms };
   }
 
-  /** `newSince`: rows stored after it are new to this run (the overlap before it was seen already). */
-  async function recompute(users: { user_id: string; from_ms: string }[], newSince: number, now: number, watermark: number) {
-    const bounds = users.map((u) => new TupleParam([u.user_id, ch64(Number(u.from_ms))]));
-    const [rows, stored] = await Promise.all([
-      query<{ event_id: string; user_id: string; user_tier: string; event_type: EventType; ts: string; page_url: string; price: string; quantity: number; sign: number; is_new: number }>(Q.events, { bounds, since: ch64(newSince) }),
-      query<SessionRow>(Q.sessions, { bounds }),
+  /** One chunk of the touched users: `newSince` separates rows new to this run from the re-read overlap. */
+  async function recompute(params: Record<string, unknown>, now: number, watermark: number) {
+    type Ev = [id: string, type: EventType, ts: string, page: string, price: string, qty: number, tier: string, net: string, positives: string, isNew: number];
+    const [users, stored] = await Promise.all([
+      query<{ user_id: string; events: Ev[] }>(Q.chunkEvents, params),
+      query<SessionRow>(Q.chunkSessions, params),
     ]);
 
     // Exactly-once counts: cancel every uncancelled copy beyond the first.
-    const excess = excessCopies(rows.map((r) => ({ id: r.event_id, sign: Number(r.sign) })));
+    const dups = new Map<string, { user: string; net: number; positives: number }>();
+    for (const u of users) for (const e of u.events) if (Number(e[7]) > 1) dups.set(e[0], { user: u.user_id, net: Number(e[7]), positives: Number(e[8]) });
     let cancelled = 0;
-    if (excess.size) {
-      const ids = [...excess.keys()];
-      const full = await query<Row>(Q.eventRows, { users: [...new Set(rows.filter((r) => excess.has(r.event_id)).map((r) => r.user_id))], ids });
+    if (dups.size) {
+      const full = await query<Row>(Q.eventRows, { users: [...new Set([...dups.values()].map((d) => d.user))], ids: [...dups.keys()] });
       for (const row of full) {
-        const e = excess.get(String(row.event_id))!;
-        const cancels = Array.from({ length: e.excess }, () => ({ ...row, sign: -1 }));
+        const d = dups.get(String(row.event_id))!;
+        const cancels = Array.from({ length: d.net - 1 }, () => ({ ...row, sign: -1 }));
         // The token names the copy count this cancel answers: a rerun that sees the same copies re-sends the same token.
-        await insert('user_events_realtime', cancels, `cancel:${row.event_id}:${e.positives}`);
-        cancelled += e.excess;
+        await insert('user_events_realtime', cancels, `cancel:${row.event_id}:${d.positives}`);
+        cancelled += d.net - 1;
       }
       metrics.duplicatesDropped.inc(cancelled);
-      log.info({ events: excess.size, cancelled }, 'cancelled duplicate event copies');
+      log.info({ events: dups.size, cancelled }, 'cancelled duplicate event copies');
     }
 
-    // One row per event (copies and cancels netted out), grouped by user.
-    const net = new Map<string, { sign: number; row: (typeof rows)[number] }>();
-    for (const r of rows) {
-      const n = net.get(r.event_id);
-      if (n) n.sign += Number(r.sign);
-      else net.set(r.event_id, { sign: Number(r.sign), row: r });
-    }
     const byUser = new Map<string, StoredEvent[]>();
-    let late = 0;
+    let late = 0, maxNewMs = 0;
     const lateRows: Row[] = [];
-    for (const { sign, row: r } of net.values()) {
-      if (sign <= 0) continue;
-      const e: StoredEvent = { event_id: r.event_id, user_id: r.user_id, user_tier: r.user_tier, event_type: r.event_type, timestampMs: Number(r.ts), page_url: r.page_url, price: r.price, quantity: Number(r.quantity) };
-      const list = byUser.get(e.user_id);
-      if (list) list.push(e);
-      else byUser.set(e.user_id, [e]);
-      if (Number(r.is_new) && e.timestampMs < watermark) {
-        late++;
-        lateRows.push({ event_id: e.event_id, user_id: e.user_id, timestamp: new Date(e.timestampMs).toISOString(), watermark: new Date(watermark).toISOString(), lateness_ms: watermark - e.timestampMs, seen_at: new Date(now).toISOString() });
+    for (const u of users) {
+      const list: StoredEvent[] = [];
+      for (const [id, type, ts, page, price, qty, tier, net, , isNew] of u.events) {
+        if (Number(net) <= 0) continue;
+        const e: StoredEvent = { event_id: id, user_id: u.user_id, user_tier: tier, event_type: type, timestampMs: Number(ts), page_url: page, price, quantity: Number(qty) };
+        list.push(e);
+        if (Number(isNew) && e.timestampMs > maxNewMs) maxNewMs = e.timestampMs;
+        if (Number(isNew) && e.timestampMs < watermark) {
+          late++;
+          lateRows.push({ event_id: id, user_id: u.user_id, timestamp: new Date(e.timestampMs).toISOString(), watermark: new Date(watermark).toISOString(), lateness_ms: watermark - e.timestampMs, seen_at: new Date(now).toISOString() });
+        }
       }
+      byUser.set(u.user_id, list);
     }
     if (late) {
       metrics.lateEvents.inc(late);
@@ -151,7 +149,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     }
     for (const r of writes) if (r.is_closed && !r.is_deleted) metrics.sessionsClosed.inc({ trigger: r.closed_by });
     await insert('user_sessions_realtime', writes, `sessions:${v}`);
-    return { written: writes.length, cancelled, late };
+    return { written: writes.length, cancelled, late, maxNewMs };
   }
 
   /** Sessions whose user went quiet: the watermark alone closes them. */

@@ -99,17 +99,3 @@ export function nextWatermark(p: { previousMs: number; maxEventMs: number; lastN
   if (p.nowWallMs - p.lastNewDataWallMs >= p.idleTimeoutMs) w = Math.max(w, p.nowWallMs - p.allowedLatenessMs);
   return Math.max(p.previousMs, w);
 }
-
-/** How many copies of each id beyond one are still uncancelled (rows carry sign +1 or -1). */
-export function excessCopies(rows: Iterable<{ id: string; sign: number }>): Map<string, { excess: number; positives: number }> {
-  const net = new Map<string, { sum: number; positives: number }>();
-  for (const r of rows) {
-    const n = net.get(r.id) ?? { sum: 0, positives: 0 };
-    n.sum += r.sign;
-    if (r.sign > 0) n.positives++;
-    net.set(r.id, n);
-  }
-  const out = new Map<string, { excess: number; positives: number }>();
-  for (const [id, n] of net) if (n.sum > 1) out.set(id, { excess: n.sum - 1, positives: n.positives });
-  return out;
-}

@@ -6,7 +6,7 @@ import { sessionId } from '../../functions/core/ids.js';
 import { fromCents } from '../../functions/core/money.js';
 import { EVENT_TYPES, type EventType, type UserEvent } from '../../functions/schemas/events.js';
 import {
-  diffSessions, excessCopies, isClosed, nextWatermark, sessionRow, splitSessions, type SessionRow, type StoredEvent,
+  diffSessions, isClosed, nextWatermark, sessionRow, splitSessions, type SessionRow, type StoredEvent,
 } from '../../functions/steps/sessionize.js';
 import { createRandom } from '../../generator/random.js';
 import { referenceSessions, type RefSession } from '../../generator/reference-sessions.js';
@@ -169,7 +169,7 @@ describe('any arrival order agrees exactly with the reference', () => {
   });
 });
 
-describe('closing, diffs, tombstones and duplicates', () => {
+describe('closing, diffs and tombstones', () => {
   const one = (steps: [number, EventType?][]) => splitSessions(userEvents(USER, T0, steps).map(stored), GAP);
 
   test('a session closes once the watermark passes its end plus the gap; a logged-out one once it passes its end', () => {
@@ -214,13 +214,5 @@ describe('closing, diffs, tombstones and duplicates', () => {
     expect(nextWatermark(p)).toBe(T0 - MIN);
     expect(nextWatermark({ ...p, nowWallMs: T0 + 15_000 })).toBe(T0 + 15_000 - MIN);
     expect(nextWatermark({ ...p, previousMs: T0 + 1 })).toBe(T0 + 1);
-  });
-
-  test('excess copies: each id beyond its first uncancelled copy, with the copy count for the cancel token', () => {
-    const rows = [
-      { id: 'a', sign: 1 }, { id: 'b', sign: 1 }, { id: 'b', sign: 1 }, { id: 'c', sign: 1 }, { id: 'c', sign: 1 }, { id: 'c', sign: 1 },
-      { id: 'c', sign: -1 }, { id: 'd', sign: 1 }, { id: 'd', sign: 1 }, { id: 'd', sign: -1 },
-    ];
-    expect(Object.fromEntries(excessCopies(rows))).toEqual({ b: { excess: 1, positives: 2 }, c: { excess: 1, positives: 3 } });
   });
 });
