@@ -1,0 +1,179 @@
+import type { WriteStream } from 'node:fs';
+import type { GeneratedRecord } from '../generator/simulate.js';
+import type { EventProducer } from '../local/kafka/index.js';
+import { BATCH_CONTENT_TYPE, batchBody, binaryRequest, kafkaRecord } from './encode.js';
+import type { HttpClient } from './http-client.js';
+import { createRecorder, createSeries } from './stats.js';
+
+/**
+ * The open-loop senders, one per path. `send(records, intendedMs)` hands records to the path and
+ * returns at once: nothing waits for an answer, so a slow system shows as latency and in-flight
+ * requests, never as a slower sender. Every record handed over is written to the sent log (id,
+ * kind, intended send time) for the verification after the run.
+ *
+ * Like a real producer (and like KafkaSource) the HTTP senders retry 429, 5xx and transport errors
+ * with exponential backoff, honouring Retry-After up to 5 s, 5 times; a record whose request still
+ * fails is counted as failed (and will show as lost).
+ */
+export type SendKind = 'e' | 't' | 'm' | 'i';
+export const kindOf = (rec: GeneratedRecord, marker = false): SendKind => (marker ? 'm' : rec.kind === 'event' ? 'e' : rec.kind === 'transaction' ? 't' : 'i');
+
+export type LoadCounters = {
+  /** Records handed to the path (http/batch: requests started; kafka: produced and acknowledged by the broker). */
+  sent: number;
+  /** Records whose request was answered 2xx (http/batch); for kafka, delivered as the dispatcher reports. */
+  acked: number;
+  failed: number;
+  retries: number;
+  statuses: Record<string, number>;
+  /** Transport errors by code (ECONNRESET, timeouts, ...), retried or final. */
+  errors: Record<string, number>;
+};
+
+export type Load = {
+  send(records: GeneratedRecord[], intendedMs: number, markers: Set<GeneratedRecord>): void;
+  counters: LoadCounters;
+  /** Requests to ingest not yet answered, from the sender's side (http/batch). */
+  readonly outstanding: number;
+  /** Latency from intended send time to the final answer (http/batch) or the broker's ack (kafka), ms. */
+  latency: ReturnType<typeof createRecorder>;
+  /** Per second since t0: records sent and acked. */
+  sentSeries: ReturnType<typeof createSeries>;
+  ackedSeries: ReturnType<typeof createSeries>;
+  /** Resolves once nothing is waiting for an answer (or after `timeoutMs`). */
+  drain(timeoutMs: number): Promise<boolean>;
+};
+
+const RETRIES = 5;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const retryable = (status: number) => status === 429 || status >= 500;
+
+type Deps = { log: WriteStream; t0Ms: number; inWindow: (ms: number) => boolean };
+
+function base(deps: Deps) {
+  const counters: LoadCounters = { sent: 0, acked: 0, failed: 0, retries: 0, statuses: {}, errors: {} };
+  const latency = createRecorder();
+  const sentSeries = createSeries();
+  const ackedSeries = createSeries();
+  const logSent = (records: GeneratedRecord[], intendedMs: number, markers: Set<GeneratedRecord>) => {
+    let lines = '';
+    for (const r of records) lines += `${r.id}\t${kindOf(r, markers.has(r))}\t${intendedMs}\n`;
+    deps.log.write(lines);
+    counters.sent += records.length;
+    sentSeries.add(intendedMs, deps.t0Ms, records.length);
+  };
+  const answered = (n: number, intendedMs: number, status: number) => {
+    const now = Date.now();
+    counters.statuses[status] = (counters.statuses[status] ?? 0) + 1;
+    if (status >= 200 && status < 300) {
+      counters.acked += n;
+      ackedSeries.add(now, deps.t0Ms, n);
+    } else counters.failed += n;
+    if (deps.inWindow(intendedMs)) latency.add(now - intendedMs);
+  };
+  return { counters, latency, sentSeries, ackedSeries, logSent, answered };
+}
+
+async function withRetries(post: () => Promise<{ status: number; retryAfterS?: number }>, counters: LoadCounters): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    let status = 0;
+    let retryAfterS: number | undefined;
+    try {
+      ({ status, retryAfterS } = await post());
+    } catch (err) {
+      status = 0;
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message.replace(/\d+/g, 'N');
+      counters.errors[code] = (counters.errors[code] ?? 0) + 1;
+    }
+    if (!(status === 0 || retryable(status)) || attempt >= RETRIES) return status;
+    counters.retries++;
+    await sleep(Math.min(5_000, retryAfterS !== undefined ? retryAfterS * 1000 : 200 * 2 ** attempt));
+  }
+}
+
+/** One binary-mode CloudEvent per request. */
+export function createHttpLoad(client: HttpClient, ingest: URL, deps: Deps): Load {
+  const b = base(deps);
+  return {
+    ...b,
+    get outstanding() { return client.outstanding; },
+    send(records, intendedMs, markers) {
+      b.logSent(records, intendedMs, markers);
+      for (const r of records) {
+        const { headers, body } = binaryRequest(r);
+        void withRetries(async () => {
+          const a = await client.post(ingest, headers, body);
+          return { status: a.status, retryAfterS: a.status === 503 || a.status === 429 ? 1 : undefined };
+        }, b.counters).then((status) => b.answered(1, intendedMs, status));
+      }
+    },
+    drain: (timeoutMs) => drainUntil(() => client.outstanding === 0, timeoutMs),
+  };
+}
+
+/** application/cloudevents-batch+json: records are gathered for up to `lingerMs` or `batchSize`, as a producer library would. */
+export function createBatchLoad(client: HttpClient, ingest: URL, batchSize: number, deps: Deps, lingerMs = 50): Load {
+  const b = base(deps);
+  let pending: GeneratedRecord[] = [];
+  let pendingSince = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (timer) { clearTimeout(timer); timer = undefined; }
+    const batch = pending;
+    const intendedMs = pendingSince;
+    pending = [];
+    if (!batch.length) return;
+    const body = batchBody(batch);
+    void withRetries(async () => {
+      const a = await client.post(ingest, { 'content-type': BATCH_CONTENT_TYPE }, body);
+      return { status: a.status, retryAfterS: a.status === 503 || a.status === 429 ? 1 : undefined };
+    }, b.counters).then((status) => b.answered(batch.length, intendedMs, status));
+  };
+  return {
+    ...b,
+    get outstanding() { return client.outstanding; },
+    send(records, intendedMs, markers) {
+      b.logSent(records, intendedMs, markers);
+      for (const r of records) {
+        if (!pending.length) pendingSince = intendedMs;
+        pending.push(r);
+        if (pending.length >= batchSize) flush();
+      }
+      if (pending.length && !timer) timer = setTimeout(flush, lingerMs);
+    },
+    drain: (timeoutMs) => { flush(); return drainUntil(() => client.outstanding === 0 && pending.length === 0, timeoutMs); },
+  };
+}
+
+/** Produced to the two topics, keyed by user_id (kafkajs, idempotent, acks=all). */
+export function createKafkaLoad(producer: EventProducer, topics: { events: string; transactions: string }, deps: Deps): Load & { readonly producing: number } {
+  const b = base(deps);
+  let producing = 0;
+  return {
+    ...b,
+    get outstanding() { return producing; },
+    get producing() { return producing; },
+    send(records, intendedMs, markers) {
+      const byTopic = { events: [] as { key: string; value: string; timestamp?: number }[], transactions: [] as { key: string; value: string; timestamp?: number }[] };
+      for (const r of records) {
+        const k = kafkaRecord(r);
+        byTopic[k.topic].push({ key: k.key, value: k.value, ...(k.timestamp ? { timestamp: k.timestamp } : {}) });
+      }
+      producing += records.length;
+      // Logged once the broker has them: a record the producer could not hand over never reached the system under test.
+      void Promise.all((['events', 'transactions'] as const).map((t) => (byTopic[t].length ? producer.send(topics[t], byTopic[t]) : undefined)))
+        .then(() => { b.logSent(records, intendedMs, markers); b.answered(0, intendedMs, 200); }, () => { b.counters.failed += records.length; b.counters.statuses.produce_error = (b.counters.statuses.produce_error ?? 0) + 1; })
+        .finally(() => { producing -= records.length; });
+    },
+    drain: (timeoutMs) => drainUntil(() => producing === 0, timeoutMs),
+  };
+}
+
+async function drainUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > end) return false;
+    await sleep(100);
+  }
+  return true;
+}
