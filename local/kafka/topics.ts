@@ -19,6 +19,19 @@ export const SPEED_LAYER_TOPICS: readonly TopicSpec[] = [
  * Creates the topics that are missing and grows those with too few partitions; leaves the rest
  * alone. Safe to call from several processes at once (TOPIC_ALREADY_EXISTS counts as done).
  */
+/** Until every partition of the topics has a leader (bounded: 30 s). */
+async function waitForLeaders(admin: ReturnType<ReturnType<typeof createKafkaClient>['admin']>, topics: string[]) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ready = await admin.fetchTopicMetadata({ topics })
+      .then(({ topics: m }) => m.length === topics.length && m.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+      .catch(() => false);
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error(`Kafka topics ${topics.join(', ')} have no leaders after 30 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function ensureTopics(
   brokers: string | readonly string[],
   topics: readonly TopicSpec[] = SPEED_LAYER_TOPICS,
@@ -39,9 +52,12 @@ export async function ensureTopics(
           configEntries: t.configEntries ? [...t.configEntries] : undefined,
         })),
       }).catch((error: unknown) => {
-        // A concurrent caller created it first: the topic is there, which is all we wanted.
-        if (!(error instanceof Error && /already exists/i.test(error.message))) throw error;
+        // A concurrent caller created it first: the topic is there, which is all we wanted. And
+        // on a busy machine kafkajs's waitForLeaders can ask before the metadata has spread and
+        // give up with "does not host this topic-partition": the wait below covers that.
+        if (!(error instanceof Error && /already exists|does not host this topic-partition/i.test(error.message))) throw error;
       });
+      await waitForLeaders(admin, missing.map((t) => t.topic));
       options.logger?.info({ topics: missing.map((t) => t.topic) }, 'created Kafka topics');
     }
     const present = topics.filter((t) => existing.has(t.topic));
