@@ -6,9 +6,9 @@ import { writeFile } from 'node:fs/promises';
  */
 export type Line = { label: string; points: [number, number][]; color: string; dashed?: boolean; step?: boolean; axis?: 'left' | 'right'; dots?: boolean };
 export type Panel = { title: string; unit: string; rightUnit?: string; lines: Line[]; hlines?: { y: number; label: string; color: string }[] };
-export type Plot = { title: string; subtitle: string; panels: Panel[]; xMax: number; shade?: { from: number; to: number; label: string }[] };
+export type Plot = { title: string; subtitle: string[]; panels: Panel[]; xMax: number; shade?: { from: number; to: number; label: string }[] };
 
-const W = 1200, PANEL_H = 250, TOP = 70, GAP = 50, LEFT = 80, RIGHT = 80;
+const W = 1200, PANEL_H = 250, GAP = 70, LEFT = 80, RIGHT = 80;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 function niceMax(v: number): number {
@@ -20,6 +20,7 @@ function niceMax(v: number): number {
 const fmt = (v: number) => (Math.abs(v) >= 10_000 ? `${(v / 1000).toFixed(0)}k` : Math.abs(v) >= 1000 ? `${(v / 1000).toFixed(1)}k` : String(Math.round(v * 100) / 100));
 
 export function renderSvg(p: Plot): string {
+  const TOP = 50 + 16 * p.subtitle.length + GAP - 20;
   const H = TOP + p.panels.length * (PANEL_H + GAP) + 20;
   const plotW = W - LEFT - RIGHT;
   const x = (t: number) => LEFT + (t / Math.max(1, p.xMax)) * plotW;
@@ -27,16 +28,17 @@ export function renderSvg(p: Plot): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${LEFT}" y="28" font-size="18" font-weight="bold">${esc(p.title)}</text>`,
-    `<text x="${LEFT}" y="50" font-size="12" fill="#555">${esc(p.subtitle)}</text>`,
+    ...p.subtitle.map((line, i) => `<text x="${LEFT}" y="${50 + 16 * i}" font-size="12" fill="#555">${esc(line)}</text>`),
   ];
   p.panels.forEach((panel, i) => {
     const y0 = TOP + i * (PANEL_H + GAP);
     const yOf = (max: number) => (v: number) => y0 + PANEL_H - (Math.min(v, max) / max) * PANEL_H;
     const leftMax = niceMax(Math.max(...panel.lines.filter((l) => l.axis !== 'right').flatMap((l) => l.points.map((q) => q[1])), ...(panel.hlines ?? []).map((h) => h.y * 1.1), 0));
-    const rightMax = niceMax(Math.max(...panel.lines.filter((l) => l.axis === 'right').flatMap((l) => l.points.map((q) => q[1])), 0) * 1.15);
+    // The right axis counts replicas: whole numbers, 4 ticks.
+    const rightMax = Math.max(4, Math.ceil((Math.max(...panel.lines.filter((l) => l.axis === 'right').flatMap((l) => l.points.map((q) => q[1])), 0) * 1.1) / 4) * 4);
     for (const s of p.shade ?? []) out.push(`<rect x="${x(s.from)}" y="${y0}" width="${x(s.to) - x(s.from)}" height="${PANEL_H}" fill="#f0f0f0"/>`, `<text x="${x(s.from) + 4}" y="${y0 + 14}" font-size="11" fill="#888">${esc(s.label)}</text>`);
     out.push(`<rect x="${LEFT}" y="${y0}" width="${plotW}" height="${PANEL_H}" fill="none" stroke="#999"/>`);
-    out.push(`<text x="${LEFT}" y="${y0 - 8}" font-size="14" font-weight="bold">${esc(panel.title)}</text>`);
+    out.push(`<text x="${LEFT}" y="${y0 - 30}" font-size="14" font-weight="bold">${esc(panel.title)}</text>`);
     for (let k = 0; k <= 4; k++) {
       const v = (leftMax * k) / 4;
       const y = yOf(leftMax)(v);
@@ -51,7 +53,7 @@ export function renderSvg(p: Plot): string {
       const y = yOf(leftMax)(h.y);
       out.push(`<line x1="${LEFT}" x2="${LEFT + plotW}" y1="${y}" y2="${y}" stroke="${h.color}" stroke-dasharray="2 4"/>`, `<text x="${LEFT + plotW - 4}" y="${y - 4}" font-size="11" text-anchor="end" fill="${h.color}">${esc(h.label)}</text>`);
     }
-    let legendX = LEFT + 220;
+    let legendX = LEFT;
     for (const line of panel.lines) {
       const y = yOf(line.axis === 'right' ? rightMax : leftMax);
       const pts = [...line.points].sort((a, b) => a[0] - b[0]);

@@ -54,6 +54,7 @@ type PhaseResult = {
   gauge: [number, number][];
   maxTickGapMs: number;
   drained: boolean;
+  backlogAtStop: number;
   dispatcher?: DispatcherStats;
   metrics?: Record<string, number>;
 };
@@ -203,6 +204,7 @@ async function runOurs(args: BenchArgs, runDir: string, procs: ReturnType<typeof
     drainedExtra: args.mode === 'kafka'
       ? () => !!dstats && dstats.inFlight === 0 && dstats.queued === 0 && dstats.delivered + dstats.deadLettered + dstats.discarded >= load.counters.sent
       : undefined,
+    backlog: () => (args.mode === 'kafka' ? load.counters.sent - (dstats ? dstats.delivered + dstats.deadLettered + dstats.discarded : 0) : load.outstanding),
   });
   phase.dispatcher = dstats;
   const scrape = await probe.get(metricsUrl, 5_000).then((a) => parseMetrics(a.body), () => undefined);
@@ -219,7 +221,8 @@ async function runOurs(args: BenchArgs, runDir: string, procs: ReturnType<typeof
     for (const name of ['sut', 'dispatcher']) {
       const dir = join(runDir, `profile-${name}`);
       if (!existsSync(dir)) continue;
-      for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (the others are tsx's loader worker).
+      for (const f of readdirSync(dir).filter((x) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(x))) {
         const keep = resolve(args.out.replace(/\.json$/, '') + `.${name}.cpuprofile`);
         copyFileSync(join(dir, f), keep);
         const s = summarizeProfile(keep, 25);
@@ -273,6 +276,7 @@ async function runBaseline(args: BenchArgs, runDir: string, procs: ReturnType<ty
       storedRows = Number((await query('SELECT (SELECT count() FROM baseline.user_events_realtime) + (SELECT count() FROM baseline.transactions_realtime) + (SELECT count() FROM baseline.dead_letter_events) AS n'))[0]?.n ?? 0);
     },
     drainedExtra: () => storedRows >= load.counters.sent,
+    backlog: () => load.counters.sent - storedRows,
   });
   client.close();
   say('stopping the baseline…');
@@ -300,6 +304,8 @@ async function drive(o: {
   /** Called once a second (e.g. to count the baseline's rows). */
   poll?: () => Promise<void>;
   drainedExtra?: () => boolean;
+  /** Records handed over but not yet taken in by the system when the drain ended (in Kafka, or requests unanswered). */
+  backlog: () => number;
 }): Promise<PhaseResult> {
   const { args, t0, window, load } = o;
   const stream = createStream({ seed: args.seed, population: args.population, ...STREAM_DEFAULTS });
@@ -373,12 +379,13 @@ async function drive(o: {
   let drained = await load.drain(DRAIN_MS);
   if (o.drainedExtra) drained = (await waitFor(o.drainedExtra, Math.max(0, drainEnd - Date.now()), 250)) && drained;
   await waitFor(() => markers.allSeen(), Math.max(5_000, Math.min(30_000, drainEnd - Date.now())), 200);
+  const backlogAtStop = Math.max(0, o.backlog());
   o.users?.stop();
   await poller.stop();
   clearInterval(sampler); clearInterval(secondly); clearInterval(progress);
   await new Promise<void>((r) => o.log.end(r));
   o.procs.sample();
-  say(`${o.name}: ${drained ? 'drained' : 'NOT fully drained'}; markers seen ${markers.seenCount}/${markers.sent}`);
+  say(`${o.name}: ${drained ? 'drained' : `NOT drained after ${DRAIN_MS / 1000} s: ${backlogAtStop.toLocaleString('en')} records not yet taken in`}; markers seen ${markers.seenCount}/${markers.sent}`);
 
   const perSecond = (key: 'v' | 'a') => {
     const sums = new Map<number, { sum: number; n: number }>();
@@ -392,7 +399,7 @@ async function drive(o: {
   };
   return {
     name: o.name, t0, windowStart: window.start, windowEnd: window.end, sendEnd, load, markers, users: o.users,
-    inFlight: perSecond('v'), analyticsInFlight: perSecond('a'), gauge, maxTickGapMs, drained,
+    inFlight: perSecond('v'), analyticsInFlight: perSecond('a'), gauge, maxTickGapMs, drained, backlogAtStop,
   };
 }
 
@@ -455,6 +462,7 @@ function phaseFigures(args: BenchArgs, p: PhaseResult, v: VerifyResult, procs: R
     clickhouse: { parts_active: v.parts.active, parts_by_table: v.parts.by_table },
     dead_letters: { invalid_sent: v.sent.invalid, stored: v.dead_letters },
     drained: p.drained,
+    backlog_at_stop: p.backlogAtStop,
     generator_max_tick_gap_ms: p.maxTickGapMs,
   };
 }
@@ -491,6 +499,7 @@ function buildSummary(args: BenchArgs, runId: string, config: ReturnType<typeof 
     sent: fig.sent,
     stored: fig.stored,
     lost: fig.lost,
+    lost_note: fig.drained ? 'every valid id sent and not stored; the run drained, so these are losses' : `the run did not drain: ${fig.backlog_at_stop} records were still waiting (in Kafka or unanswered) when it stopped, so missing ids include that backlog`,
     duplicates: fig.duplicates,
     events_per_s: fig.events_per_s,
     sent_per_s: fig.sent_per_s,
@@ -504,13 +513,13 @@ function buildSummary(args: BenchArgs, runId: string, config: ReturnType<typeof 
       unexpected_rows: theirsFig.unexpected_rows, dead_letters: theirsFig.dead_letters,
       events_per_s: theirsFig.events_per_s, freshness_ms: theirsFig.freshness_ms, store_latency_ms: theirsFig.store_latency_ms,
       cpu_s_per_million: theirsFig.cpu_s_per_million, processes: { baseline: theirsFig.processes.baseline, broker: theirsFig.processes.broker },
-      parts_active: theirsFig.clickhouse.parts_active, drained: theirsFig.drained,
+      parts_active: theirsFig.clickhouse.parts_active, drained: theirsFig.drained, backlog_at_stop: theirsFig.backlog_at_stop,
       ratio_ours_to_theirs: { events_per_s: ratio(fig.events_per_s, theirsFig.events_per_s), cpu_s_per_million: ratio(fig.cpu_s_per_million, theirsFig.cpu_s_per_million) },
     } : undefined,
     details: {
       sent_total: fig.sent_total, stored_total: fig.stored_total, lost_sample: fig.lost_sample, duplicate_rows: fig.duplicate_rows,
       unexpected_rows: fig.unexpected_rows, store_latency_ms: fig.store_latency_ms, dead_letters: fig.dead_letters,
-      drained: fig.drained, generator_max_tick_gap_ms: fig.generator_max_tick_gap_ms, markers: { sent: p.markers.sent, seen: p.markers.seenCount },
+      drained: fig.drained, backlog_at_stop: fig.backlog_at_stop, generator_max_tick_gap_ms: fig.generator_max_tick_gap_ms, markers: { sent: p.markers.sent, seen: p.markers.seenCount },
       dispatcher: p.dispatcher, metrics: p.metrics, sut_exit_code: ours.sutExit,
     },
     cpu: fig.cpu_s_counted,
@@ -575,8 +584,10 @@ function plotOf(args: BenchArgs, s: Summary, ours: OursResult, theirs?: TheirsRe
   const pts = (list: typeof rows, f: (r: (typeof rows)[number]) => number | undefined) => list.flatMap((r) => { const v = f(r); return v === undefined ? [] : [[r.s, v] as [number, number]]; });
   return {
     title: `speed-layer bench: ${args.mode} path at ${args.rate.toLocaleString('en')} events/s, ${args.users} dashboard users`,
-    subtitle: `stored ${s.events_per_s.toLocaleString('en')}/s, lost ${s.lost}, freshness p99 ${(s.freshness_ms.p99 / 1000).toFixed(1)} s, query p99 ${s.query_ms?.p99 ?? '–'} ms, ${s.cpu_s_per_million ?? '–'} CPU s per million` +
-      (s.baseline ? ` · baseline (ClickHouse Kafka engine, dashed, same stream after ours): ${s.baseline.events_per_s.toLocaleString('en')}/s, ${s.baseline.cpu_s_per_million ?? '–'} CPU s per million` : ''),
+    subtitle: [
+      `speed layer: stored ${s.events_per_s.toLocaleString('en')}/s in the measured window, lost ${s.lost}, freshness p99 ${(s.freshness_ms.p99 / 1000).toFixed(1)} s, query p99 ${s.query_ms?.p99 ?? '–'} ms, ${s.cpu_s_per_million ?? '–'} CPU s per million events`,
+      ...(s.baseline ? [`baseline, ClickHouse Kafka engine (grey; the same stream, run after ours): stored ${s.baseline.events_per_s.toLocaleString('en')}/s, freshness p99 ${(s.baseline.freshness_ms.p99 / 1000).toFixed(1)} s, ${s.baseline.cpu_s_per_million ?? '–'} CPU s per million`] : []),
+    ],
     xMax,
     shade: [{ from: 0, to: warm, label: 'warm-up' }, ...(end < xMax ? [{ from: end, to: xMax, label: 'drain' }] : [])],
     panels: [
