@@ -64,3 +64,15 @@ export function createProcMonitor(intervalMs = 1000) {
   };
 }
 export type ProcMonitor = ReturnType<typeof createProcMonitor>;
+
+/** Busy and total CPU seconds of the whole machine so far (first line of /proc/stat), to tell what other processes took. */
+export function readMachineCpu(): { busyS: number; totalS: number } {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    return { busyS: (total - idle) / TICKS_PER_S, totalS: total / TICKS_PER_S };
+  } catch {
+    return { busyS: 0, totalS: 0 };
+  }
+}

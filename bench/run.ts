@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { values as chartValues } from '../charts/values.js';
@@ -23,7 +24,7 @@ import { createHttpClient, type HttpClient } from './http-client.js';
 import { simulateKpa, type KpaPoint, type KpaSpec } from './kpa.js';
 import { createBatchLoad, createHttpLoad, createKafkaLoad, type Load } from './load.js';
 import { renderSvg, writePng, type Plot } from './plot.js';
-import { createProcMonitor } from './proc.js';
+import { createProcMonitor, readMachineCpu } from './proc.js';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile.js';
 import { createDashboardUsers, createMarkers, MARKER_PREFIX, startMarkerPoller } from './readers.js';
 import { percentiles, round, type Percentiles } from './stats.js';
@@ -55,6 +56,8 @@ type PhaseResult = {
   maxTickGapMs: number;
   drained: boolean;
   backlogAtStop: number;
+  /** CPU seconds the whole machine was busy during the measured window (all processes, ours and others'). */
+  machineBusyS?: number;
   dispatcher?: DispatcherStats;
   metrics?: Record<string, number>;
 };
@@ -351,6 +354,12 @@ async function drive(o: {
     lastProgress = { at: now, sent: load.counters.sent, acked };
   }, PROGRESS_MS);
 
+  let machineAtStart: ReturnType<typeof readMachineCpu> | undefined;
+  let machineBusyS: number | undefined;
+  const machineTimers = [
+    setTimeout(() => { machineAtStart = readMachineCpu(); }, Math.max(0, window.start - Date.now())),
+    setTimeout(() => { if (machineAtStart) machineBusyS = readMachineCpu().busyS - machineAtStart.busyS; }, Math.max(0, window.end - Date.now())),
+  ];
   // The generator: every tick, the records due by now at the target rate, plus a marker each second.
   let generated = 0;
   let nextMarker = t0;
@@ -383,6 +392,7 @@ async function drive(o: {
   o.users?.stop();
   await poller.stop();
   clearInterval(sampler); clearInterval(secondly); clearInterval(progress);
+  for (const t of machineTimers) clearTimeout(t);
   await new Promise<void>((r) => o.log.end(r));
   o.procs.sample();
   say(`${o.name}: ${drained ? 'drained' : `NOT drained after ${DRAIN_MS / 1000} s: ${backlogAtStop.toLocaleString('en')} records not yet taken in`}; markers seen ${markers.seenCount}/${markers.sent}`);
@@ -399,7 +409,7 @@ async function drive(o: {
   };
   return {
     name: o.name, t0, windowStart: window.start, windowEnd: window.end, sendEnd, load, markers, users: o.users,
-    inFlight: perSecond('v'), analyticsInFlight: perSecond('a'), gauge, maxTickGapMs, drained, backlogAtStop,
+    inFlight: perSecond('v'), analyticsInFlight: perSecond('a'), gauge, maxTickGapMs, drained, backlogAtStop, machineBusyS,
   };
 }
 
@@ -441,6 +451,12 @@ function phaseFigures(args: BenchArgs, p: PhaseResult, v: VerifyResult, procs: R
     processes[name] = { cpu_s: cpu === undefined ? undefined : round(cpu, 2), cores: cpu !== undefined && span ? round(cpu / span, 2) : undefined, peak_rss_mib: Math.round(procs.peakRss(name) ?? 0) };
   }
   const cpuS = cpuOf.reduce((a, n) => a + (procs.cpuBetween(n, p.windowStart, p.windowEnd) ?? 0), 0);
+  const ourCpuS = Object.values(processes).reduce((a, x) => a + (x.cpu_s ?? 0), 0);
+  const machine = p.machineBusyS === undefined ? undefined : {
+    busy_cores: round(p.machineBusyS / windowS, 2),
+    // What the rest of the machine (other people's tests, the OS) took while this ran: the figures above are under that contention.
+    other_processes_cores: round(Math.max(0, p.machineBusyS - ourCpuS) / windowS, 2),
+  };
   const stored = v.window.rows_stored;
   return {
     sent: sentInWindow,
@@ -464,6 +480,7 @@ function phaseFigures(args: BenchArgs, p: PhaseResult, v: VerifyResult, procs: R
     drained: p.drained,
     backlog_at_stop: p.backlogAtStop,
     generator_max_tick_gap_ms: p.maxTickGapMs,
+    machine,
   };
 }
 
@@ -536,6 +553,8 @@ function buildSummary(args: BenchArgs, runId: string, config: ReturnType<typeof 
     profile: ours.profiles.length ? ours.profiles.map((s) => ({ file: s.file, busy_s: round(s.busy_ms / 1000, 1), areas: s.areas.slice(0, 12), self: s.self.slice(0, 15), total: s.total.slice(0, 15) })) : undefined,
     environment: {
       cores: 2, loadavg_at_end: loadavg().map((x) => round(x, 2)),
+      machine_in_window: fig.machine,
+      git: gitState(),
       speed_layer_config: { BATCH_MAX_ROWS: config.BATCH_MAX_ROWS, BATCH_MAX_AGE_MS: config.BATCH_MAX_AGE_MS, BUFFER_MAX_ROWS: config.BUFFER_MAX_ROWS, DEDUPE_WINDOW: config.DEDUPE_WINDOW },
       population: args.population, seed: args.seed, connections: args.mode === 'kafka' ? undefined : args.connections,
       batch_size: args.mode === 'batch' ? args.batchSize : undefined, dispatcher_in_flight: args.mode === 'kafka' ? args.dispatcherInFlight : undefined,
@@ -641,6 +660,17 @@ ${s.mode} at ${s.rate_target.toLocaleString('en')} events/s for ${s.duration_s} 
 }
 
 // --- small helpers --------------------------------------------------------------------------
+
+/** The commit measured, and whether files outside bench/ differed from it (other people's work in progress). */
+function gitState() {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).split('\n').filter((l) => l && !l.slice(3).startsWith('bench/'));
+    return { commit, uncommitted_files_outside_bench: dirty.map((l) => l.slice(3)) };
+  } catch {
+    return undefined;
+  }
+}
 
 function parseMetrics(text: string): Record<string, number> {
   const out: Record<string, number> = {};
