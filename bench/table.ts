@@ -11,7 +11,7 @@ const secs = (ms: number | undefined) => (ms === undefined ? '–' : ms >= 10_00
 
 const files = process.argv.slice(2);
 const rows = files.map((f) => ({ f, x: JSON.parse(readFileSync(f, 'utf8')) as Summary }));
-console.log('| # | path | target/s | measured | users | sent/s | stored/s | lost | dup | freshness p50 / p95 / p99 | query p50 / p99 | request p99 | CPU s per M events | cores (sut + disp.) | peak RSS sut | parts | KPA replicas max | baseline stored/s | baseline CPU s/M | ours/theirs events/s | ours/theirs CPU/M | other processes' cores |');
+console.log('| # | path | target/s | measured | users | sent/s | stored/s | lost | dup | freshness p50 / p95 / p99 | query p50 / p99 | request p99 | CPU s per M events | cores (sut + disp.) | peak RSS sut | parts | KPA replicas max | baseline stored/s | baseline CPU s/M | ours/theirs events/s | ours/theirs CPU/M | cores used by other processes |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 rows.forEach(({ x }, i) => {
   const f = x.freshness_ms;
