@@ -9,7 +9,9 @@ export function toKafkaRecord(rec: GeneratedRecord): { topic: 'user_events' | 't
     return { topic, record: { key, value: rec.raw } };
   }
   const data = rec.kind === 'event' ? rec.event : rec.transaction;
-  return { topic, record: { key: data.user_id, value: JSON.stringify(data), timestamp: Date.parse(data.timestamp) } };
+  // No record timestamp from the event time: a replay of old events would fall behind the topic's
+  // time retention and be deleted before it is consumed. The record is stamped when produced.
+  return { topic, record: { key: data.user_id, value: JSON.stringify(data) } };
 }
 
 /** Groups records by topic, keeping their order, for one produce call per topic. */

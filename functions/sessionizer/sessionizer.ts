@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
@@ -106,13 +107,12 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     let cancelled = 0;
     if (dups.size) {
       const full = await query<Row>(Q.eventRows, { users: [...new Set([...dups.values()].map((d) => d.user))], ids: [...dups.keys()] });
-      for (const row of full) {
-        const d = dups.get(String(row.event_id))!;
-        const cancels = Array.from({ length: d.net - 1 }, () => ({ ...row, sign: -1 }));
-        // The token names the copy count this cancel answers: a rerun that sees the same copies re-sends the same token.
-        await insert('user_events_realtime', cancels, `cancel:${row.event_id}:${d.positives}`);
-        cancelled += d.net - 1;
-      }
+      const cancels = full.flatMap((row) => Array.from({ length: dups.get(String(row.event_id))!.net - 1 }, () => ({ ...row, sign: -1 })));
+      // One insert for the chunk. Its token names every id with the copy count the cancel answers,
+      // so a rerun that sees the same copies re-sends the same token and cannot cancel twice.
+      const token = [...dups].map(([id, d]) => `${id}:${d.positives}`).sort().join(',');
+      await insert('user_events_realtime', cancels, `cancel:${createHash('sha256').update(token).digest('hex')}`);
+      cancelled = cancels.length;
       metrics.duplicatesDropped.inc(cancelled);
       log.info({ events: dups.size, cancelled }, 'cancelled duplicate event copies');
     }
@@ -168,18 +168,17 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
 
   async function cancelDuplicateTransactions(since: number, until: number) {
     const dups = await query<Row & { net: string; positives: string }>(Q.duplicateTransactions, { since: ch64(since), until: ch64(until) });
-    let n = 0;
-    for (const { net, positives, ...row } of dups) {
-      const extra = Number(net) - 1;
-      await insert('transactions_realtime', Array.from({ length: extra }, () => ({ ...row, sign: -1 })), `cancel:${row.transaction_id}:${positives}`);
-      n += extra;
-    }
+    const cancels = dups.flatMap(({ net, positives: _, ...row }) => Array.from({ length: Number(net) - 1 }, () => ({ ...row, sign: -1 })));
+    const token = dups.map((d) => `${d.transaction_id}:${d.positives}`).sort().join(',');
+    if (cancels.length) await insert('transactions_realtime', cancels, `cancel-tx:${createHash('sha256').update(token).digest('hex')}`);
+    const n = cancels.length;
     if (n) log.info({ transactions: dups.length, cancelled: n }, 'cancelled duplicate transaction copies');
     return n;
   }
 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
+  let stopped = false;
   return {
     /** One run now (or at `now`, for tests and benchmarks); a run already going is shared, not doubled. */
     runOnce: (now?: number) => (running ??= runOnce(now).finally(() => { running = undefined; })) as Promise<Awaited<ReturnType<typeof runOnce>>>,
@@ -191,11 +190,13 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
         } catch (err) {
           log.warn({ err: (err as Error).message }, 'sessionizer run failed; retrying');
         }
-        timer = setTimeout(tick, intervalMs);
+        if (!stopped) timer = setTimeout(tick, intervalMs);
       };
+      stopped = false;
       timer = setTimeout(tick, intervalMs);
     },
     async stop() {
+      stopped = true;
       if (timer) clearTimeout(timer);
       await running;
     },
