@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** CPU time and memory of a process, read from /proc (Linux). */
 export type ProcSample = { atMs: number; cpuS: number; rssMiB: number; peakRssMiB: number; alive: boolean };
@@ -75,4 +75,28 @@ export function readMachineCpu(): { busyS: number; totalS: number } {
   } catch {
     return { busyS: 0, totalS: 0 };
   }
+}
+
+/** CPU seconds per thread name (/proc/<pid>/task/<tid>/comm) so far: the JS main thread, libuv workers, V8 GC, ClickHouse's pools. */
+export function readThreads(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try { tids = readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // The main thread's name is the process's; name it for what it runs.
+      const name = tid === String(pid) ? `${comm} (main thread)` : comm.replace(/[\d_-]+$/, '') || comm;
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / TICKS_PER_S);
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return out;
+}
+
+/** CPU seconds per thread name between two readThreads snapshots, largest first. */
+export function threadDelta(before: Map<string, number>, after: Map<string, number>): { thread: string; cpu_s: number }[] {
+  return [...after.entries()].map(([thread, s]) => ({ thread, cpu_s: Math.round((s - (before.get(thread) ?? 0)) * 100) / 100 }))
+    .filter((x) => x.cpu_s > 0).sort((a, b) => b.cpu_s - a.cpu_s);
 }

@@ -24,7 +24,7 @@ import { createHttpClient, type HttpClient } from './http-client.js';
 import { simulateKpa, type KpaPoint, type KpaSpec } from './kpa.js';
 import { createBatchLoad, createHttpLoad, createKafkaLoad, type Load } from './load.js';
 import { renderSvg, writePng, type Plot } from './plot.js';
-import { createProcMonitor, readMachineCpu } from './proc.js';
+import { createProcMonitor, readMachineCpu, readThreads, threadDelta } from './proc.js';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile.js';
 import { createDashboardUsers, createMarkers, MARKER_PREFIX, startMarkerPoller } from './readers.js';
 import { percentiles, round, type Percentiles } from './stats.js';
@@ -58,6 +58,8 @@ type PhaseResult = {
   backlogAtStop: number;
   /** CPU seconds the whole machine was busy during the measured window (all processes, ours and others'). */
   machineBusyS?: number;
+  /** CPU seconds per thread name during the measured window, for the processes asked (where the time went: JS, libuv, GC, ClickHouse). */
+  threads: Record<string, { thread: string; cpu_s: number }[]>;
   dispatcher?: DispatcherStats;
   metrics?: Record<string, number>;
 };
@@ -207,6 +209,7 @@ async function runOurs(args: BenchArgs, runDir: string, procs: ReturnType<typeof
     drainedExtra: args.mode === 'kafka'
       ? () => !!dstats && dstats.inFlight === 0 && dstats.queued === 0 && dstats.delivered + dstats.deadLettered + dstats.discarded >= load.counters.sent
       : undefined,
+    threadPids: { sut: sut.pid, ...(dispatcher ? { dispatcher: dispatcher.pid } : {}) },
     backlog: () => (args.mode === 'kafka' ? load.counters.sent - (dstats ? dstats.delivered + dstats.deadLettered + dstats.discarded : 0) : load.outstanding),
   });
   phase.dispatcher = dstats;
@@ -280,6 +283,7 @@ async function runBaseline(args: BenchArgs, runDir: string, procs: ReturnType<ty
     },
     drainedExtra: () => storedRows >= load.counters.sent,
     backlog: () => load.counters.sent - storedRows,
+    threadPids: { baseline: child.pid },
   });
   client.close();
   say('stopping the baseline…');
@@ -309,6 +313,8 @@ async function drive(o: {
   drainedExtra?: () => boolean;
   /** Records handed over but not yet taken in by the system when the drain ended (in Kafka, or requests unanswered). */
   backlog: () => number;
+  /** Processes whose threads to account for, by name. */
+  threadPids?: Record<string, number>;
 }): Promise<PhaseResult> {
   const { args, t0, window, load } = o;
   const stream = createStream({ seed: args.seed, population: args.population, ...STREAM_DEFAULTS });
@@ -356,9 +362,17 @@ async function drive(o: {
 
   let machineAtStart: ReturnType<typeof readMachineCpu> | undefined;
   let machineBusyS: number | undefined;
+  const threadsAtStart = new Map<string, Map<string, number>>();
+  const threads: Record<string, { thread: string; cpu_s: number }[]> = {};
   const machineTimers = [
-    setTimeout(() => { machineAtStart = readMachineCpu(); }, Math.max(0, window.start - Date.now())),
-    setTimeout(() => { if (machineAtStart) machineBusyS = readMachineCpu().busyS - machineAtStart.busyS; }, Math.max(0, window.end - Date.now())),
+    setTimeout(() => {
+      machineAtStart = readMachineCpu();
+      for (const [n, pid] of Object.entries(o.threadPids ?? {})) threadsAtStart.set(n, readThreads(pid));
+    }, Math.max(0, window.start - Date.now())),
+    setTimeout(() => {
+      if (machineAtStart) machineBusyS = readMachineCpu().busyS - machineAtStart.busyS;
+      for (const [n, pid] of Object.entries(o.threadPids ?? {})) threads[n] = threadDelta(threadsAtStart.get(n) ?? new Map(), readThreads(pid));
+    }, Math.max(0, window.end - Date.now())),
   ];
   // The generator: every tick, the records due by now at the target rate, plus a marker each second.
   let generated = 0;
@@ -409,7 +423,7 @@ async function drive(o: {
   };
   return {
     name: o.name, t0, windowStart: window.start, windowEnd: window.end, sendEnd, load, markers, users: o.users,
-    inFlight: perSecond('v'), analyticsInFlight: perSecond('a'), gauge, maxTickGapMs, drained, backlogAtStop, machineBusyS,
+    inFlight: perSecond('v'), analyticsInFlight: perSecond('a'), gauge, maxTickGapMs, drained, backlogAtStop, machineBusyS, threads,
   };
 }
 
@@ -530,6 +544,7 @@ function buildSummary(args: BenchArgs, runId: string, config: ReturnType<typeof 
       unexpected_rows: theirsFig.unexpected_rows, dead_letters: theirsFig.dead_letters,
       events_per_s: theirsFig.events_per_s, freshness_ms: theirsFig.freshness_ms, store_latency_ms: theirsFig.store_latency_ms,
       cpu_s_per_million: theirsFig.cpu_s_per_million, processes: { baseline: theirsFig.processes.baseline, broker: theirsFig.processes.broker },
+      threads_cpu_s_in_window: (theirs.phase.threads.baseline ?? []).slice(0, 12),
       parts_active: theirsFig.clickhouse.parts_active, drained: theirsFig.drained, backlog_at_stop: theirsFig.backlog_at_stop,
       ratio_ours_to_theirs: { events_per_s: ratio(fig.events_per_s, theirsFig.events_per_s), cpu_s_per_million: ratio(fig.cpu_s_per_million, theirsFig.cpu_s_per_million) },
     } : undefined,
@@ -541,6 +556,7 @@ function buildSummary(args: BenchArgs, runId: string, config: ReturnType<typeof 
     },
     cpu: fig.cpu_s_counted,
     processes: fig.processes,
+    threads_cpu_s_in_window: Object.fromEntries(Object.entries(p.threads).map(([n, list]) => [n, list.slice(0, 12)])),
     clickhouse: fig.clickhouse,
     autoscaling: {
       source: process.env.KUBECONFIG ? 'simulated KPA (KUBECONFIG is set, but reading real replica counts is not implemented: no cluster to test against here)' : 'simulated KPA from the observed in-flight requests (no cluster here)',
