@@ -167,9 +167,11 @@ async function runOurs(args: BenchArgs, runDir: string, procs: ReturnType<typeof
     dispatcher = spawnNode('dispatcher', ['bench/dispatcher-proc.ts', JSON.stringify(cfg)], {
       logFile: join(runDir, 'dispatcher.log'), nodeArgs: profileArgs('dispatcher'),
       onLine: (line) => {
+        // Its stdout also carries the dispatcher's own (pino) log lines: stats lines are those with a state and counters.
         if (!line.startsWith('{')) return;
-        const o = JSON.parse(line) as DispatcherStats & { ready?: boolean };
-        if (o.ready) dReady = true; else dstats = o;
+        const o = JSON.parse(line) as Partial<DispatcherStats> & { ready?: boolean; state?: string };
+        if (o.ready === true) dReady = true;
+        else if (typeof o.state === 'string' && typeof o.delivered === 'number' && typeof o.inFlight === 'number') dstats = o as DispatcherStats;
       },
     });
     children.push(dispatcher);
