@@ -169,7 +169,8 @@ async function runOurs(args: BenchArgs, runDir: string, procs: ReturnType<typeof
       onLine: (line) => {
         // Its stdout also carries the dispatcher's own (pino) log lines: stats lines are those with a state and counters.
         if (!line.startsWith('{')) return;
-        const o = JSON.parse(line) as Partial<DispatcherStats> & { ready?: boolean; state?: string };
+        let o: Partial<DispatcherStats> & { ready?: boolean; state?: string };
+        try { o = JSON.parse(line) as typeof o; } catch { return; }
         if (o.ready === true) dReady = true;
         else if (typeof o.state === 'string' && typeof o.delivered === 'number' && typeof o.inFlight === 'number') dstats = o as DispatcherStats;
       },
