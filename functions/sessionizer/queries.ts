@@ -39,7 +39,8 @@ export const SESSIONIZER_QUERIES = {
     FROM (
       SELECT e.user_id AS user_id, toString(e.event_id) AS id, any(e.event_type) AS event_type, any(e.timestamp) AS ts, any(e.page_url) AS page_url,
              any(e.price) AS price, any(e.quantity) AS quantity, any(e.user_tier) AS user_tier, sum(e.sign) AS net,
-             countIf(e.sign > 0) AS positives, max(e.stored_at > {newSince:DateTime64(3, 'UTC')}) AS is_new
+             countIf(e.sign > 0) AS positives,
+             max(e.stored_at > {newSince:DateTime64(3, 'UTC')} AND e.stored_at <= {until:DateTime64(3, 'UTC')}) AS is_new
       FROM {db}.user_events_realtime AS e INNER JOIN b ON e.user_id = b.user_id
       WHERE e.user_id IN (SELECT user_id FROM b) AND e.timestamp >= b.from_ts
       GROUP BY e.user_id, e.event_id

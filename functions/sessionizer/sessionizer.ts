@@ -93,7 +93,11 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     return { users, written, cancelled, late, watermarkMs: state.watermarkMs, ms };
   }
 
-  /** One chunk of the touched users: `newSince` separates rows new to this run from the re-read overlap. */
+  /**
+   * One chunk of the touched users. Rows stored in (newSince, until] are new to this run: older
+   * ones are the re-read overlap, younger ones are left for the next run's window (they are used
+   * for the sessions already, but counted as new, and late, only once).
+   */
   async function recompute(params: Record<string, unknown>, now: number, watermark: number) {
     type Ev = [id: string, type: EventType, ts: string, page: string, price: string, qty: number, tier: string, net: string, positives: string, isNew: number];
     const [users, stored] = await Promise.all([
