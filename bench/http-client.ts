@@ -9,7 +9,7 @@ import { Agent, request } from 'node:http';
 export type Answer = { status: number; body: string };
 
 export function createHttpClient(maxSockets: number) {
-  const agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'fifo' });
+  const agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' });
   let outstanding = 0;
   const send = (method: 'GET' | 'POST', url: URL, headers: Record<string, string>, body: string | undefined, timeoutMs: number) =>
     new Promise<Answer>((resolve, reject) => {
