@@ -22,7 +22,7 @@ import { parseBenchArgs, USAGE, type BenchArgs } from './args.js';
 import { freePortPair, sleep, spawnNode, waitFor, type Child } from './children.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
 import { simulateKpa, type KpaPoint, type KpaSpec } from './kpa.js';
-import { createBatchLoad, createHttpLoad, createKafkaLoad, type Load } from './load.js';
+import { createBatchLoad, createHttpLoad, createKafkaLoad, createKcatLoad, hasKcat, type Load } from './load.js';
 import { renderSvg, writePng, type Plot } from './plot.js';
 import { createProcMonitor, readMachineCpu, readThreads, threadDelta } from './proc.js';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile.js';
@@ -93,10 +93,11 @@ async function main() {
   };
   const watchdog = setTimeout(() => {
     say(`time limit of ${Math.round(limitMs / 60_000)} min reached: stopping everything`);
-    void cleanup().finally(() => process.exit(3));
+    void cleanup().finally(() => { removeRunDir(); process.exit(3); });
   }, limitMs);
   watchdog.unref();
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { say(`${sig}: stopping every process`); void cleanup().finally(() => process.exit(130)); });
+  const removeRunDir = () => { if (!args.keep) rmSync(runDir, { recursive: true, force: true }); };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { say(`${sig}: stopping every process`); void cleanup().finally(() => { removeRunDir(); process.exit(130); }); });
 
   try {
     await ensureBenchUsers(config.DATABASE_URL, { seed: args.seed, population: args.population, unknownShare: STREAM_DEFAULTS.unknownShare }, say);
@@ -121,8 +122,8 @@ async function main() {
   } finally {
     await cleanup();
     clearTimeout(watchdog);
-    if (!args.keep) rmSync(runDir, { recursive: true, force: true });
-    else say(`run folder kept: ${runDir}`);
+    removeRunDir();
+    if (args.keep) say(`run folder kept: ${runDir}`);
   }
 }
 
@@ -190,7 +191,7 @@ async function runOurs(args: BenchArgs, runDir: string, procs: ReturnType<typeof
   const deps = { log, t0Ms: t0, inWindow: window.contains };
   const load: Load = args.mode === 'http' ? createHttpLoad(client, ingest, deps)
     : args.mode === 'batch' ? createBatchLoad(client, ingest, args.batchSize, deps)
-    : createKafkaLoad(producer!, { events: 'user_events', transactions: 'transactions' }, deps);
+    : kafkaLoad(broker!, producer!, { events: 'user_events', transactions: 'transactions' }, deps, procs);
   const users = createDashboardUsers(usersClient, analytics, args.users, window.contains);
   const from = () => new Date(Date.now() - 4 * 60_000).toISOString();
   const fetchMarkers = async () => {
@@ -199,7 +200,7 @@ async function runOurs(args: BenchArgs, runDir: string, procs: ReturnType<typeof
     return (JSON.parse(a.body) as { data: { product_id: string }[] }).data.map((r) => r.product_id);
   };
   const metricsUrl = new URL('/metrics', ingest);
-  const procNames = ['sut', ...(dispatcher ? ['dispatcher'] : []), ...(broker ? ['broker'] : []), 'bench'];
+  const procNames = ['sut', ...(dispatcher ? ['dispatcher'] : []), ...(broker ? ['broker'] : []), 'bench', ...(procs.names().includes('producer') ? ['producer'] : [])];
   const phase = await drive({
     name: 'speed layer', args, t0, window, load, users, fetchMarkers, procs, procNames, log,
     inFlight: () => (args.mode === 'kafka' ? dstats?.inFlight ?? 0 : load.outstanding),
@@ -274,10 +275,10 @@ async function runBaseline(args: BenchArgs, runDir: string, procs: ReturnType<ty
   const log = createWriteStream(join(runDir, 'sent-baseline.tsv'));
   const t0 = Date.now() + 500;
   const window = windowOf(args, t0);
-  const load = createKafkaLoad(producer, topics, { log, t0Ms: t0, inWindow: window.contains });
+  const load = kafkaLoad(broker, producer, topics, { log, t0Ms: t0, inWindow: window.contains }, procs, 'baseline-producer');
   let storedRows = 0;
   const phase = await drive({
-    name: 'baseline', args: { ...args, users: 0 }, t0, window, load, procs, procNames: ['baseline', 'broker', 'bench'], log,
+    name: 'baseline', args: { ...args, users: 0 }, t0, window, load, procs, procNames: ['baseline', 'broker', 'bench', ...(procs.names().includes('baseline-producer') ? ['baseline-producer'] : [])], log,
     fetchMarkers: async () => (await query(`SELECT DISTINCT product_id FROM baseline.product_performance WHERE product_id LIKE '${MARKER_PREFIX}%' AND minute >= now() - INTERVAL 5 MINUTE`)).map((r) => String(r.product_id)),
     inFlight: () => 0, analyticsInFlight: () => 0,
     acked: () => storedRows,
@@ -539,7 +540,7 @@ function buildSummary(args: BenchArgs, runId: string, config: ReturnType<typeof 
     sent_per_s: fig.sent_per_s,
     freshness_ms: fig.freshness_ms,
     query_ms: qp ? { p50: qp.p50, p95: qp.p95, p99: qp.p99, max: qp.max, count: qp.count, failures: q!.failures, failure_reasons: q!.failureReasons, by_endpoint: byEndpoint } : undefined,
-    request_ms: { ...p.load.latency.percentiles(), what: args.mode === 'kafka' ? 'produce call to broker ack' : 'intended send to final answer (incl. retries)', retries: p.load.counters.retries, transport_errors: p.load.counters.errors, failed_records: p.load.counters.failed, statuses: p.load.counters.statuses },
+    request_ms: { ...p.load.latency.percentiles(), what: args.mode === 'kafka' ? (p.load.latency.count ? 'produce call to broker ack (kafkajs)' : 'not measured: kcat acknowledges asynchronously') : 'intended send to final answer (incl. retries)', retries: p.load.counters.retries, transport_errors: p.load.counters.errors, failed_records: p.load.counters.failed, statuses: p.load.counters.statuses },
     cpu_s_per_million: fig.cpu_s_per_million,
     baseline: theirsFig && theirs ? {
       what: theirs.settings,
@@ -679,6 +680,18 @@ ${s.mode} at ${s.rate_target.toLocaleString('en')} events/s for ${s.duration_s} 
 }
 
 // --- small helpers --------------------------------------------------------------------------
+
+/** kcat when the machine has it (far cheaper per record), else kafkajs in this process. */
+function kafkaLoad(broker: KafkaBroker, producer: EventProducer, topics: { events: string; transactions: string }, deps: Parameters<typeof createKafkaLoad>[2], procs: ReturnType<typeof createProcMonitor>, name = 'producer'): Load {
+  if (!hasKcat()) {
+    say('kcat not found (apt-get install kcat): producing with kafkajs in the bench process, which costs about 50 µs of CPU a record here');
+    return createKafkaLoad(producer, topics, deps);
+  }
+  const load = createKcatLoad(broker.brokers, topics, deps);
+  procs.watch(name, load.procs.events.pid);
+  procs.watch(`${name}-tx`, load.procs.transactions.pid);
+  return load;
+}
 
 /** The commit measured, and whether files outside bench/ differed from it (other people's work in progress). */
 function gitState() {
