@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { values as chartValues } from '../charts/values.js';
 import { loadConfig } from '../functions/core/config.js';
 import { createEventProducer, ensureTopics, startKafkaBroker, type EventProducer, type KafkaBroker } from '../local/kafka/index.js';
@@ -233,7 +233,9 @@ async function runOurs(args: BenchArgs, runDir: string, procs: ReturnType<typeof
       if (!existsSync(dir)) continue;
       // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (the others are tsx's loader worker).
       for (const f of readdirSync(dir).filter((x) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(x))) {
-        const keep = resolve(args.out.replace(/\.json$/, '') + `.${name}.cpuprofile`);
+        // Profiles are large: they go to bench/out/ (not committed) whatever --out says.
+        const keep = resolve('bench/out', `${basename(args.out).replace(/\.json$/, '')}.${name}.cpuprofile`);
+        mkdirSync(dirname(keep), { recursive: true });
         copyFileSync(join(dir, f), keep);
         const s = summarizeProfile(keep, 25);
         profiles.push({ ...s, file: keep.replace(`${process.cwd()}/`, '') });
