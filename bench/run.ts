@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { values as chartValues } from '../charts/values.js';
 import { loadConfig } from '../functions/core/config.js';
@@ -379,7 +379,8 @@ async function drive(o: {
       for (const [n, pid] of Object.entries(o.threadPids ?? {})) threadsAtStart.set(n, readThreads(pid));
     }, Math.max(0, window.start - Date.now())),
     setTimeout(() => {
-      if (machineAtStart) machineBusyS = readMachineCpu().busyS - machineAtStart.busyS;
+      // Scaled to the window's length: a late timer would otherwise count more than the window.
+      if (machineAtStart) { const now = readMachineCpu(); machineBusyS = ((now.busyS - machineAtStart.busyS) / (now.totalS - machineAtStart.totalS)) * availableParallelism() * ((window.end - window.start) / 1000); }
       for (const [n, pid] of Object.entries(o.threadPids ?? {})) threads[n] = threadDelta(threadsAtStart.get(n) ?? new Map(), readThreads(pid));
     }, Math.max(0, window.end - Date.now())),
   ];
@@ -577,7 +578,7 @@ function buildSummary(args: BenchArgs, runId: string, config: ReturnType<typeof 
     targets,
     profile: ours.profiles.length ? ours.profiles.map((s) => ({ file: s.file, busy_s: round(s.busy_ms / 1000, 1), areas: s.areas.slice(0, 12), self: s.self.slice(0, 15), total: s.total.slice(0, 15) })) : undefined,
     environment: {
-      cores: 2, loadavg_at_end: loadavg().map((x) => round(x, 2)),
+      cores: availableParallelism(), loadavg_at_end: loadavg().map((x) => round(x, 2)),
       machine_in_window: fig.machine,
       git: gitState(),
       speed_layer_config: { BATCH_MAX_ROWS: config.BATCH_MAX_ROWS, BATCH_MAX_AGE_MS: config.BATCH_MAX_AGE_MS, BUFFER_MAX_ROWS: config.BUFFER_MAX_ROWS, DEDUPE_WINDOW: config.DEDUPE_WINDOW },
