@@ -18,7 +18,7 @@ rows.forEach(({ x }, i) => {
   const cores = (x.processes.sut?.cores ?? 0) + (x.processes.dispatcher?.cores ?? 0);
   console.log(`| ${i + 1} | ${x.mode} | ${s(x.rate_target)} | ${x.duration_s} s | ${x.concurrent_users} | ${s(x.sent_per_s)} | ${s(x.events_per_s)} | ${s(x.lost)}${x.details.drained ? '' : '*'} | ${s(x.duplicates)} | ` +
     `${f.count ? `${secs(f.p50)} / ${secs(f.p95)} / ${secs(f.p99)}` : '–'}${f.missing ? ` (${f.missing} unseen)` : ''} | ` +
-    `${x.query_ms && x.query_ms.count ? `${s(x.query_ms.p50)} / ${s(x.query_ms.p99)} ms` : x.concurrent_users ? `all ${s(x.query_ms?.failures)} failed` : '–'} | ${secs(x.request_ms.p99)} | ` +
+    `${x.query_ms && x.query_ms.count ? `${s(x.query_ms.p50)} / ${s(x.query_ms.p99)} ms` : x.concurrent_users ? `all ${s(x.query_ms?.failures)} failed` : '–'} | ${x.request_ms.count ? secs(x.request_ms.p99) : '–'} | ` +
     `${s(x.cpu_s_per_million)} | ${cores.toFixed(2)} | ${s(x.processes.sut?.peak_rss_mib, ' MiB')} | ${s(x.clickhouse.parts_active)} | ${s(x.autoscaling.ingest.max_replicas)} | ` +
     `${s(x.baseline?.events_per_s)} | ${s(x.baseline?.cpu_s_per_million)} | ${s(x.baseline?.ratio_ours_to_theirs.events_per_s)} | ${s(x.baseline?.ratio_ours_to_theirs.cpu_s_per_million)} | ${s(x.environment.machine_in_window?.other_processes_cores)} |`);
 });
