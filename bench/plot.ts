@@ -75,17 +75,17 @@ export function renderSvg(p: Plot): string {
   return out.join('\n');
 }
 
-/** Writes `svg` next to `pngPath` and renders it to PNG in headless Chromium; false (and the SVG kept) when no browser runs. */
+/** Renders `svg` to PNG in headless Chromium; when no browser starts, writes the SVG next to `pngPath` instead and answers false. */
 export async function writePng(svg: string, pngPath: string): Promise<boolean> {
-  const svgPath = pngPath.replace(/\.png$/, '') + '.svg';
-  await writeFile(svgPath, svg);
-  const { chromium } = await import('playwright-core');
+  const fallback = async () => { await writeFile(pngPath.replace(/\.png$/, '') + '.svg', svg); return false; };
+  const { chromium } = await import('playwright-core').catch(() => ({ chromium: undefined }));
+  if (!chromium) return fallback();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     timeout: 30_000,
   }).catch(() => undefined);
-  if (!browser) return false;
+  if (!browser) return fallback();
   try {
     const m = /width="(\d+)" height="(\d+)"/.exec(svg);
     const page = await browser.newPage({ viewport: { width: Number(m?.[1] ?? 1200), height: Number(m?.[2] ?? 900) } });

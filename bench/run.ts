@@ -117,7 +117,7 @@ async function main() {
     writeFileSync(args.out, `${JSON.stringify(summary, null, 2)}\n`);
     say(`summary written to ${args.out}`);
     const png = await writePng(renderSvg(plotOf(args, summary, ours, theirs)), args.plot).catch((err: Error) => { say(`plot: ${err.message}`); return false; });
-    say(png ? `plot written to ${args.plot}` : `plot: Chromium did not start; the SVG is next to ${args.plot}`);
+    say(png ? `plot written to ${args.plot}` : `plot: Chromium did not start; wrote the SVG next to ${args.plot} instead`);
     printHeadline(summary);
   } finally {
     await cleanup();
