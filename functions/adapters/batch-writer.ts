@@ -158,7 +158,7 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
       metrics.bufferedRows.set(buffered());
       return p;
     },
-    /** Settles once everything buffered so far is stored (a duplicate's answer waits for its original). */
+    /** Settles once everything buffered so far is stored. */
     barrier(): Promise<void> {
       if (open && open.rows > 0) return open.done;
       const last = sealed[sealed.length - 1];

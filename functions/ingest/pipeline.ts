@@ -22,7 +22,9 @@ export type Outcome =
   | { id: string; status: 'duplicate' }
   | { id: string; status: 'dead_lettered'; reason: string; detail: string; field?: string };
 
-export type PipelineDeps = { writer: BatchWriter; tiers: TierCache; dedupe: Dedupe; metrics: Metrics; log: Logger; deadLetterTopic?: DeadLetterTopic };
+/** Settles once the first copy of an id is stored; rejects if that copy's batch was refused. */
+export type StoredSignal = Promise<void>;
+export type PipelineDeps = { writer: BatchWriter; tiers: TierCache; dedupe: Dedupe<StoredSignal>; metrics: Metrics; log: Logger; deadLetterTopic?: DeadLetterTopic };
 
 export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps: PipelineDeps) {
   const { writer, tiers, dedupe, metrics } = deps;
@@ -31,6 +33,12 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
     const outcomes: Outcome[] = [];
     const valid: { rec: ValidRecord; id: string }[] = [];
     const deadLetters: ReturnType<typeof deadLetterRow>[] = [];
+    // A duplicate is answered when its original is stored, and fails (so the sender retries it)
+    // when the original's batch is refused: a 2xx must never stand for an event not stored.
+    let signalStored!: (err?: Error) => void;
+    const stored: StoredSignal = new Promise<void>((res, rej) => { signalStored = (err) => (err ? rej(err) : res()); });
+    stored.catch(() => {}); // observed by the duplicates that wait on it, if any
+    const originals = new Set<StoredSignal>();
 
     for (const e of incoming) {
       const parsed = parseData(e);
@@ -46,33 +54,42 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
         continue;
       }
       const id = checked.value.kind === 'event' ? checked.value.event.event_id : checked.value.transaction.transaction_id;
-      if (!dedupe.admit(id)) {
+      const original = dedupe.admit(id, stored);
+      if (original) {
         metrics.duplicatesDropped.inc();
+        if (original !== stored) originals.add(original);
         outcomes.push({ id: e.attrs.id, status: 'duplicate' });
         continue;
       }
-      valid.push({ rec: checked.value, id: e.attrs.id });
+      valid.push({ rec: checked.value, id });
       outcomes.push({ id: e.attrs.id, status: 'stored' });
     }
 
-    const tierOf = valid.length ? await tiers.getMany(valid.map((v) => (v.rec.kind === 'event' ? v.rec.event.user_id : v.rec.transaction.user_id))) : new Map();
-    const events: EventRow[] = [];
-    const transactions: ReturnType<typeof transactionRow>[] = [];
-    for (const { rec } of valid) {
-      if (rec.kind === 'event') {
-        const e = rec.event;
-        const tier = tierOf.get(e.user_id) ?? 'unknown';
-        if (tier === 'unknown') metrics.unknownTier.inc();
-        metrics.processingLag.observe(Math.max(0, receivedAtMs - Date.parse(e.timestamp)) / 1000);
-        events.push(eventRow(e, tier, receivedAtMs));
-      } else {
-        transactions.push(transactionRow(rec.transaction, tierOf.get(rec.transaction.user_id) ?? 'unknown', receivedAtMs));
+    try {
+      const tierOf = valid.length ? await tiers.getMany(valid.map((v) => (v.rec.kind === 'event' ? v.rec.event.user_id : v.rec.transaction.user_id))) : new Map();
+      const events: EventRow[] = [];
+      const transactions: ReturnType<typeof transactionRow>[] = [];
+      for (const { rec } of valid) {
+        if (rec.kind === 'event') {
+          const e = rec.event;
+          const tier = tierOf.get(e.user_id) ?? 'unknown';
+          if (tier === 'unknown') metrics.unknownTier.inc();
+          metrics.processingLag.observe(Math.max(0, receivedAtMs - Date.parse(e.timestamp)) / 1000);
+          events.push(eventRow(e, tier, receivedAtMs));
+        } else {
+          transactions.push(transactionRow(rec.transaction, tierOf.get(rec.transaction.user_id) ?? 'unknown', receivedAtMs));
+        }
       }
+      const rows = { user_events_realtime: events, transactions_realtime: transactions, dead_letter_events: deadLetters };
+      if (events.length + transactions.length + deadLetters.length > 0) await writer.add(rows);
+      signalStored();
+    } catch (err) {
+      // Not stored: forget the ids so the sender's retry is taken as new, not as a duplicate.
+      dedupe.forget(valid.map((v) => v.id));
+      signalStored(err as Error);
+      throw err;
     }
-
-    const rows = { user_events_realtime: events, transactions_realtime: transactions, dead_letter_events: deadLetters };
-    if (events.length + transactions.length + deadLetters.length > 0) await writer.add(rows);
-    else await writer.barrier(); // only duplicates: answer once their originals are stored
+    await Promise.all(originals);
     if (deadLetters.length) {
       await deps.deadLetterTopic?.send(deadLetters);
       metrics.deadLetterWrites.inc(deadLetters.length);

@@ -1,14 +1,14 @@
-// createDedupe: a bounded memory of recent event ids, oldest forgotten first.
+// createDedupe: a bounded memory of recent event ids, oldest forgotten first, each with its first copy's token.
 import { describe, expect, test } from 'vitest';
 import { createDedupe } from '../../functions/steps/dedupe.js';
 
 /** Runs `ops` in order: `+x` admits x (recording the answer), `-x` forgets x. */
 function run(capacity: number, ops: string[]) {
-  const d = createDedupe(capacity);
+  const d = createDedupe<string>(capacity);
   const answers: boolean[] = [];
   for (const op of ops) {
     if (op.startsWith('-')) d.forget([op.slice(1)]);
-    else answers.push(d.admit(op.slice(1)));
+    else answers.push(d.admit(op.slice(1), op) === undefined);
   }
   return { answers, size: d.size };
 }
@@ -29,18 +29,25 @@ describe('dedupe', () => {
   });
 
   test('forget takes any iterable of ids', () => {
-    const d = createDedupe(10);
-    for (const id of ['a', 'b', 'c']) d.admit(id);
+    const d = createDedupe<number>(10);
+    for (const id of ['a', 'b', 'c']) d.admit(id, 1);
     d.forget(new Set(['a', 'c']));
-    expect([d.admit('a'), d.admit('b'), d.admit('c')]).toEqual([true, false, true]);
+    expect([d.admit('a', 2), d.admit('b', 2), d.admit('c', 2)]).toEqual([undefined, 1, undefined]);
+  });
+
+  test('a duplicate gets the token of the first copy, not its own', () => {
+    const d = createDedupe<string>(10);
+    expect(d.admit('a', 'first')).toBeUndefined();
+    expect(d.admit('a', 'second')).toBe('first');
+    expect(d.admit('a', 'third')).toBe('first');
   });
 
   test('the size never grows past the capacity', () => {
-    const d = createDedupe(100);
-    for (let i = 0; i < 1_000; i++) d.admit(`id-${i}`);
+    const d = createDedupe<number>(100);
+    for (let i = 0; i < 1_000; i++) d.admit(`id-${i}`, i);
     expect(d.size).toBe(100);
-    expect(d.admit('id-999')).toBe(false);
-    expect(d.admit('id-900')).toBe(false);
-    expect(d.admit('id-899')).toBe(true);
+    expect(d.admit('id-999', -1)).toBe(999);
+    expect(d.admit('id-900', -1)).toBe(900);
+    expect(d.admit('id-899', -1)).toBeUndefined();
   });
 });
