@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
-import type { Server } from 'node:http';
 import { loadConfig } from '../functions/core/config.js';
 import { createLogger } from '../functions/core/log.js';
 import { createMetrics } from '../functions/core/metrics.js';
 import { openClickHouse, openTiers } from '../functions/core/runtime.js';
+import { createClickHouse } from '../functions/adapters/clickhouse.js';
+import { listen } from '../functions/adapters/http-server.js';
 import { createIngest } from '../functions/ingest/app.js';
 import { createAnalytics } from '../functions/analytics/app.js';
 import { createSessionizer } from '../functions/sessionizer/sessionizer.js';
@@ -44,17 +45,21 @@ if (!['binary', 'structured', 'batch'].includes(mode)) throw new Error(`--mode m
 const config = loadConfig();
 let stopping = false;
 const log = createLogger('speed-layer', config.LOG_LEVEL);
+// As in the cluster, each function has its own metrics (in-flight requests per function drive the
+// autoscaler) and its own ClickHouse connection: on one connection the embedded engine runs one
+// statement at a time, so inserts would queue behind dashboard queries and the sessionizer's reads.
 const metrics = createMetrics();
+const analyticsMetrics = createMetrics();
 const ch = await openClickHouse(config, log);
+const [analyticsCh, sessionizerCh] = [await createClickHouse(config), await createClickHouse(config)];
 const { pool, tiers, source } = await openTiers(config, metrics, log);
 const ingest = createIngest(config, { ch, tiers, metrics, log: log.child({ fn: 'ingest' }) });
-const analytics = createAnalytics(config, { ch, metrics, log: log.child({ fn: 'analytics' }) });
-const sessionizer = createSessionizer(config, { ch, metrics, log: log.child({ fn: 'sessionizer' }) });
+const analytics = createAnalytics(config, { ch: analyticsCh, metrics: analyticsMetrics, log: log.child({ fn: 'analytics' }) });
+const sessionizer = createSessionizer(config, { ch: sessionizerCh, metrics, log: log.child({ fn: 'sessionizer' }) });
 sessionizer.start(config.SESSIONIZER_INTERVAL_MS);
-const listen = (app: typeof ingest.app, port: number) => new Promise<Server>((resolve) => { const s = app.listen(port, () => resolve(s)); });
 const ingestPort = config.PORT;
 const analyticsPort = Number(config.PORT) === 8080 ? 8081 : config.PORT + 1;
-const servers = [await listen(ingest.app, ingestPort), await listen(analytics.app, analyticsPort)];
+const servers = [await listen(ingest.handler, ingestPort), await listen(analytics.app, analyticsPort)];
 const ingestUrl = `http://127.0.0.1:${ingestPort}/`;
 
 // The live shop: its users go to PostgreSQL first (5 % left out, so their tier is `unknown`).
@@ -165,7 +170,7 @@ async function stop() {
   await sessionizer.stop();
   tiers.close();
   await pool.end();
-  await ch.close();
+  await Promise.all([ch.close(), analyticsCh.close(), sessionizerCh.close()]);
   console.log(`stopped; ${generated} events generated this run`);
   process.exit(0);
 }

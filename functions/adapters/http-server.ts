@@ -1,5 +1,6 @@
 import express, { type Express, type Request, type Response, type NextFunction } from 'express';
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { EnvelopeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 
@@ -27,29 +28,62 @@ export function createHttpApp(deps: { metrics: Metrics; log: Logger; ready: () =
   return app;
 }
 
-/** Listens, and on SIGTERM/SIGINT stops taking requests, runs `shutdown` (flush) and exits. */
-export function serve(app: Express, port: number, log: Logger, shutdown: () => Promise<void>): Promise<Server> {
-  return new Promise((resolve) => {
-    const server = app.listen(port, '0.0.0.0', () => {
-      log.info({ port: (server.address() as { port: number }).port }, 'listening');
-      resolve(server);
-    });
-    server.keepAliveTimeout = 65_000;
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping: finishing in-flight requests and flushing');
-      server.close();
-      try {
-        await shutdown();
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'shutdown failed');
-      }
-      server.closeAllConnections();
-      process.exit(0);
-    };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
+/**
+ * Listens on `port` (0: any). Idle keep-alive sockets live 65 s, longer than the senders' pools keep
+ * them (Node's default is 5 s, which made the dispatcher reconnect or hit ECONNRESET all the time).
+ */
+export function listen(handler: RequestListener, port: number, host = '0.0.0.0'): Promise<Server> {
+  const server = createServer(handler);
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
   });
+}
+
+/** The body of a request, refused with 413 before it is read past `limit` bytes. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const encoding = req.headers['content-encoding'];
+  if (encoding && encoding !== 'identity') throw new EnvelopeError('unsupported_encoding', 'content-encoding', `content-encoding ${JSON.stringify(encoding)} is not accepted; send the body uncompressed`, 415);
+  const tooLarge = () => new EnvelopeError('too_large', undefined, `the body is larger than ${limit} bytes`, 413);
+  if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+/** Answers with a JSON body, no framework in between (the ingest's hot path). */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** Listens, and on SIGTERM/SIGINT stops taking requests, runs `shutdown` (flush) and exits. */
+export async function serve(handler: RequestListener, port: number, log: Logger, shutdown: () => Promise<void>): Promise<Server> {
+  const server = await listen(handler, port);
+  log.info({ port: (server.address() as { port: number }).port }, 'listening');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: finishing in-flight requests and flushing');
+    server.close();
+    try {
+      await shutdown();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'shutdown failed');
+    }
+    server.closeAllConnections();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  return server;
 }

@@ -9,7 +9,7 @@ const { log, metrics } = baseRuntime('ingest', config);
 const ch = await openClickHouse(config, log);
 const { pool, tiers } = await openTiers(config, metrics, log);
 const ingest = createIngest(config, { ch, tiers, metrics, log });
-await serve(ingest.app, config.PORT, log, async () => {
+await serve(ingest.handler, config.PORT, log, async () => {
   await ingest.close();
   tiers.close();
   await pool.end();

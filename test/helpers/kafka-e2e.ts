@@ -9,6 +9,7 @@ import { createLogger } from '../../functions/core/log.js';
 import { createMetrics } from '../../functions/core/metrics.js';
 import { DEAD_LETTER_TOPIC } from '../../functions/adapters/dead-letter-topic.js';
 import { createIngest, type Ingest } from '../../functions/ingest/app.js';
+import { listen as listenOn } from '../../functions/adapters/http-server.js';
 import { groundTruth, type GroundTruth } from '../../generator/ground-truth.js';
 import { byTopic } from '../../generator/kafka-records.js';
 import { createRandom, type Random } from '../../generator/random.js';
@@ -138,10 +139,7 @@ function createReplicaSlot(index: number, stack: Stack, router: Router): Replica
   let port = 0;
   let current: { ingest: Ingest; server: Server } | undefined;
   const dead: Promise<unknown>[] = [];
-  const listen = (ingest: Ingest, p: number) => new Promise<Server>((ok, fail) => {
-    const s = ingest.app.listen(p, '127.0.0.1', () => ok(s));
-    s.once('error', fail);
-  });
+  const listen = (ingest: Ingest, p: number) => listenOn(ingest.handler, p, '127.0.0.1');
   const slot: ReplicaSlot = {
     index,
     get port() { return port; },

@@ -7,6 +7,7 @@ import { createLogger } from '../../functions/core/log.js';
 import { createMetrics } from '../../functions/core/metrics.js';
 import { openClickHouse, openTiers } from '../../functions/core/runtime.js';
 import { createIngest } from '../../functions/ingest/app.js';
+import { listen } from '../../functions/adapters/http-server.js';
 import { createAnalytics } from '../../functions/analytics/app.js';
 import { createSessionizer } from '../../functions/sessionizer/sessionizer.js';
 import type { SimUser } from '../../generator/simulate.js';
@@ -35,10 +36,8 @@ export async function startStack(overrides: Partial<Config> = {}) {
   const analytics = createAnalytics(config, { ch, metrics, log });
   const sessionizer = createSessionizer(config, { ch, metrics, log });
   if (config.SESSIONIZER_INTERVAL_MS) sessionizer.start(config.SESSIONIZER_INTERVAL_MS);
-  const listen = (app: { listen: (port: number, host: string, cb: () => void) => Server }) =>
-    new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
-  const ingestServer = await listen(ingest.app);
-  const analyticsServer = await listen(analytics.app);
+  const ingestServer = await listen(ingest.handler, 0, '127.0.0.1');
+  const analyticsServer = await listen(analytics.app, 0, '127.0.0.1');
   const url = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 
   return {
@@ -49,7 +48,7 @@ export async function startStack(overrides: Partial<Config> = {}) {
     /** Another ingest replica (own memory, same ClickHouse): `kill()` crashes it as a dying pod would. */
     async startReplica(port = 0) {
       const replica = createIngest(config, { ch, tiers: tiers.tiers, metrics: createMetrics(), log });
-      const server = await new Promise<Server>((resolve) => { const s = replica.app.listen(port, '127.0.0.1', () => resolve(s)); });
+      const server = await listen(replica.handler, port, '127.0.0.1');
       return {
         url: url(server),
         port: (server.address() as AddressInfo).port,
