@@ -23,6 +23,9 @@ export const USAGE = `npm run bench -- [options]
   --connections N           http/batch modes: sockets to ingest (requests beyond wait)  [10000]
   --batch-size N            batch mode: events per request                              [1000]
   --dispatcher-in-flight N  kafka mode: the dispatcher's maxInFlight (its cap is 10000)  [10000]
+  --dispatcher-batch N      kafka mode: 0 = one binary CloudEvent per record (KafkaSource's way);
+                            N > 0 = the dispatcher's local extension, cloudevents-batch+json
+                            requests of up to N records (KafkaSource itself cannot batch)  [0]
   --baseline-consumers N    the Kafka engine's kafka_num_consumers                      [1]
   --keep                    keep the run folder (.data/bench/<run>): ClickHouse data, logs, sent ids
   -h, --help
@@ -36,7 +39,7 @@ export type BenchArgs = {
   mode: Mode; rate: number; durationS: number; warmupS: number; users: number;
   out: string; plot: string; baseline: boolean; profile: boolean;
   population: number; seed: number; connections: number; batchSize: number;
-  dispatcherInFlight: number; baselineConsumers: number; keep: boolean;
+  dispatcherInFlight: number; dispatcherBatch: number; baselineConsumers: number; keep: boolean;
 };
 
 export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
@@ -58,6 +61,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
       connections: { type: 'string', default: '10000' },
       'batch-size': { type: 'string', default: '1000' },
       'dispatcher-in-flight': { type: 'string', default: '10000' },
+      'dispatcher-batch': { type: 'string', default: '0' },
       'baseline-consumers': { type: 'string', default: '1' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -89,6 +93,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
     connections: int('connections', v.connections, 1, 15_000),
     batchSize: int('batch-size', v['batch-size'], 1, 100_000),
     dispatcherInFlight: int('dispatcher-in-flight', v['dispatcher-in-flight'], 1, 10_000),
+    dispatcherBatch: int('dispatcher-batch', v['dispatcher-batch'], 0, 100_000),
     baselineConsumers: int('baseline-consumers', v['baseline-consumers'], 1, 16),
     keep: v.keep ?? false,
   };

@@ -51,7 +51,7 @@ type PhaseResult = {
   /** Per second since t0, average in-flight requests to ingest (sender side) and to analytics (the bench's own). */
   inFlight: number[];
   analyticsInFlight: number[];
-  /** speed_layer_in_flight_requests as scraped every 5 s (ingest and analytics share the registry in scripts/start.ts). */
+  /** speed_layer_in_flight_requests of the ingest function, as scraped every 5 s. */
   gauge: [number, number][];
   maxTickGapMs: number;
   drained: boolean;
@@ -162,6 +162,7 @@ async function runOurs(args: BenchArgs, runDir: string, procs: ReturnType<typeof
       bootstrapServers: broker!.brokers, topics: ['user_events', 'transactions'], sink: ingest.href, name: 'speed-layer-events',
       namespace: 'speed-layer', consumerGroup: 'speed-layer-ingest', ordering: 'unordered', initialOffset: 'earliest',
       maxInFlight: args.dispatcherInFlight, maxInFlightPerPartition: args.dispatcherInFlight,
+      ...(args.dispatcherBatch > 0 ? { batchSize: args.dispatcherBatch } : {}),
       delivery: { retry: 5, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S' },
     };
     let dReady = false;
@@ -179,7 +180,7 @@ async function runOurs(args: BenchArgs, runDir: string, procs: ReturnType<typeof
     children.push(dispatcher);
     procs.watch('dispatcher', dispatcher.pid);
     if (!(await waitFor(() => dReady, 120_000))) throw new Error(`the dispatcher did not join its consumer group in 120 s; see ${join(runDir, 'dispatcher.log')}`);
-    say(`dispatcher ready (pid ${dispatcher.pid}): unordered, maxInFlight ${args.dispatcherInFlight}, one binary CloudEvent per record`);
+    say(`dispatcher ready (pid ${dispatcher.pid}): unordered, maxInFlight ${args.dispatcherInFlight}, ${args.dispatcherBatch > 0 ? `batches of up to ${args.dispatcherBatch} records (local extension)` : 'one binary CloudEvent per record'}`);
   }
 
   const client = createHttpClient(args.connections);
@@ -571,7 +572,7 @@ function buildSummary(args: BenchArgs, runId: string, config: ReturnType<typeof 
     autoscaling: {
       source: process.env.KUBECONFIG ? 'simulated KPA (KUBECONFIG is set, but reading real replica counts is not implemented: no cluster to test against here)' : 'simulated KPA from the observed in-flight requests (no cluster here)',
       in_flight_measured: args.mode === 'kafka' ? 'requests the dispatcher has in flight to ingest (what the queue-proxy would count)' : 'requests the load generator has in flight to ingest (incl. those waiting for a socket)',
-      gauge_note: 'speed_layer_in_flight_requests (scraped every 5 s, in the series) counts ingest and analytics together: scripts/start.ts gives both apps one registry',
+      gauge_note: 'speed_layer_in_flight_requests (scraped every 5 s from ingest, in the series) counts the ingest function only',
       ingest: { ...spec.ingest, from: 'charts/values.ts', max_replicas: Math.max(0, ...kpaIngest.map((k) => k.desired)), replicas_in_window: summarizeReplicas(inWin(kpaIngest)), max_in_flight_avg_1s: Math.round(Math.max(0, ...p.inFlight)), panicked: kpaIngest.some((k) => k.panicking) },
       analytics: { ...spec.analytics, from: 'charts/values.ts', max_replicas: Math.max(0, ...kpaAnalytics.map((k) => k.desired)), replicas_in_window: summarizeReplicas(inWin(kpaAnalytics)), max_in_flight_avg_1s: Math.round(Math.max(0, ...p.analyticsInFlight)) },
     },
@@ -583,7 +584,7 @@ function buildSummary(args: BenchArgs, runId: string, config: ReturnType<typeof 
       git: gitState(),
       speed_layer_config: { BATCH_MAX_ROWS: config.BATCH_MAX_ROWS, BATCH_MAX_AGE_MS: config.BATCH_MAX_AGE_MS, BUFFER_MAX_ROWS: config.BUFFER_MAX_ROWS, DEDUPE_WINDOW: config.DEDUPE_WINDOW },
       population: args.population, seed: args.seed, connections: args.mode === 'kafka' ? undefined : args.connections,
-      batch_size: args.mode === 'batch' ? args.batchSize : undefined, dispatcher_in_flight: args.mode === 'kafka' ? args.dispatcherInFlight : undefined,
+      batch_size: args.mode === 'batch' ? args.batchSize : undefined, dispatcher_in_flight: args.mode === 'kafka' ? args.dispatcherInFlight : undefined, dispatcher_batch: args.mode === 'kafka' ? args.dispatcherBatch : undefined,
     },
     series: {
       t0: new Date(p.t0).toISOString(),

@@ -8,8 +8,8 @@ describe('ingest HTTP edge', () => {
   beforeAll(async () => { stack = await startStack(); });
   afterAll(async () => stack?.stop());
 
-  const postRaw = (headers: Record<string, string>, body: string | Buffer) =>
-    fetch(`${stack.ingestUrl}/`, { method: 'POST', headers, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+  const postRaw = (headers: Record<string, string>, body: string | Uint8Array) =>
+    fetch(`${stack.ingestUrl}/`, { method: 'POST', headers, body: body as BodyInit }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
 
   test('a body over 32 MiB is refused with 413 and a problem body', async () => {
     const big = Buffer.alloc(32 * 1024 * 1024 + 1, 0x20);
