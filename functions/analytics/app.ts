@@ -7,33 +7,44 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { createHttpApp } from '../adapters/http-server.js';
 import { FUNNEL_STEPS, EVENT_TYPES } from '../schemas/events.js';
-import { QUERIES, type QueryName } from './queries.js';
+import { QUERIES, ceilMinute, chTime, floorMinute, question, type QueryName, type QueryParams } from './queries.js';
+import { createQueryCache } from './cache.js';
 import { mountDashboard } from './dashboard.js';
 
 /**
  * The analytics function: a JSON API over the materialized views and a live dashboard at `/`.
- * Every answer is `{ range: {from, to}, data }`; `from`/`to` (RFC 3339) default to the last 24 h.
- * Identical queries running at the same moment share one ClickHouse round trip, which is what 50
- * dashboards refreshing together mostly send.
+ * Every answer is `{ range: {from, to}, data }`; `from`/`to` (RFC 3339) default to the last 24 h,
+ * taken in whole minutes: from the start of the minute 24 h ago to the end of the minute a minute
+ * from now, so every request in one minute asks the same question.
+ *
+ * Many dashboards ask the same questions, so they share the answers (./cache.ts): identical
+ * queries in flight run once, and an answer is reused for ANALYTICS_CACHE_MS (default 1 s) from
+ * the start of its query, on every endpoint (freshness and watermark included), so any figure may
+ * be up to that much (plus its query's own time) behind; errors are never reused. The per-minute
+ * queries (funnel, event types, tiers, products) treat any `from`/`to` in the same minute as one
+ * question, which gives the same answer (./queries.ts, MINUTE_QUERIES). Counted in
+ * speed_layer_analytics_cache_total{result="hit|shared|miss"}; a miss is one ClickHouse query.
  */
-type Params = Record<string, string | number>;
+export function createAnalytics(
+  config: Pick<Config, 'CLICKHOUSE_DATABASE' | 'ANALYTICS_CACHE_MS'>,
+  deps: { ch: ClickHouseClient; metrics: Metrics; log: Logger; now?: () => number },
+) {
+  const { ch, metrics, log, now = Date.now } = deps;
+  const answers = createQueryCache<Record<string, unknown>[]>({
+    ttlMs: config.ANALYTICS_CACHE_MS, now, onLookup: (result) => metrics.analyticsCache.inc({ result }),
+  });
 
-export function createAnalytics(config: Pick<Config, 'CLICKHOUSE_DATABASE'>, deps: { ch: ClickHouseClient; metrics: Metrics; log: Logger }) {
-  const { ch, metrics, log } = deps;
-  const inFlight = new Map<string, Promise<Record<string, unknown>[]>>();
-
-  async function run(endpoint: string, name: QueryName, params: Params) {
-    const key = `${name}:${JSON.stringify(params)}`;
-    let p = inFlight.get(key);
-    if (!p) {
+  async function run(endpoint: string, name: QueryName, params: QueryParams) {
+    const q = question(name, params);
+    return answers.get(q.key, async () => {
       const end = metrics.queryDuration.startTimer({ endpoint });
-      p = ch
-        .query({ query: QUERIES[name].replaceAll('{db}', config.CLICKHOUSE_DATABASE), query_params: params, format: 'JSONEachRow' })
-        .then((r) => r.json<Record<string, unknown>>())
-        .finally(() => { inFlight.delete(key); end(); });
-      inFlight.set(key, p);
-    }
-    return p;
+      try {
+        const r = await ch.query({ query: QUERIES[name].replaceAll('{db}', config.CLICKHOUSE_DATABASE), query_params: q.params, format: 'JSONEachRow' });
+        return await r.json<Record<string, unknown>>();
+      } finally {
+        end();
+      }
+    });
   }
 
   // Ready whether or not ClickHouse answers: the page then says so and shows its last figures,
@@ -43,7 +54,7 @@ export function createAnalytics(config: Pick<Config, 'CLICKHOUSE_DATABASE'>, dep
   function route(path: string, handler: (q: Query, req: Request) => Promise<unknown>) {
     app.get(path, async (req: Request, res: Response) => {
       try {
-        const q = parseQuery(req);
+        const q = parseQuery(req, now());
         res.json({ range: { from: q.from, to: q.to }, data: await handler(q, req) });
       } catch (err) {
         fail(res, path, err);
@@ -100,7 +111,7 @@ export function createAnalytics(config: Pick<Config, 'CLICKHOUSE_DATABASE'>, dep
     const path = '/api/dead-letters/export';
     let end: (() => void) | undefined;
     try {
-      const q = parseQuery(req);
+      const q = parseQuery(req, now());
       end = metrics.queryDuration.startTimer({ endpoint: 'dead-letters-export' });
       const rows = await ch.query({
         query: QUERIES.deadLetterExport.replaceAll('{db}', config.CLICKHOUSE_DATABASE),
@@ -142,7 +153,7 @@ export function createAnalytics(config: Pick<Config, 'CLICKHOUSE_DATABASE'>, dep
 
 type Query = { from: string; to: string; range: { from: string; to: string }; tier: string; sort: string; limit: number; reason: string };
 
-function parseQuery(req: Request): Query {
+function parseQuery(req: Request, now: number): Query {
   const s = (k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string) : undefined);
   const time = (k: string, dflt: number) => {
     const v = s(k);
@@ -151,17 +162,16 @@ function parseQuery(req: Request): Query {
     if (Number.isNaN(t)) throw new EnvelopeError('invalid_parameter', k, `${k} must be an RFC 3339 time, got ${JSON.stringify(v)}`);
     return new Date(t).toISOString();
   };
-  const now = Date.now();
-  const to = time('to', now + 60_000);
-  const from = time('from', now - 24 * 3600_000);
+  // Whole minutes (see createAnalytics), so that the default is one question for a whole minute.
+  const to = time('to', ceilMinute(now + 60_000));
+  const from = time('from', floorMinute(now - 24 * 3600_000));
   if (from >= to) throw new EnvelopeError('invalid_parameter', 'from', 'from must be before to');
   const limit = Number(s('limit') ?? 20);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new EnvelopeError('invalid_parameter', 'limit', 'limit must be an integer from 1 to 1000');
   const sort = s('sort') ?? 'revenue';
   if (!['revenue', 'views', 'purchases'].includes(sort)) throw new EnvelopeError('invalid_parameter', 'sort', 'sort must be revenue, views or purchases');
   // ClickHouse wants 'YYYY-MM-DD hh:mm:ss.sss' for a DateTime64 parameter.
-  const ch = (iso: string) => iso.replace('T', ' ').replace('Z', '');
-  return { from, to, range: { from: ch(from), to: ch(to) }, tier: s('tier') ?? '', sort, limit, reason: s('reason') ?? '' };
+  return { from, to, range: { from: chTime(Date.parse(from)), to: chTime(Date.parse(to)) }, tier: s('tier') ?? '', sort, limit, reason: s('reason') ?? '' };
 }
 
 function funnelSteps(rows: Record<string, unknown>[]) {

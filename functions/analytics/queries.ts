@@ -83,3 +83,58 @@ export const QUERIES = {
     WHERE timestamp >= now64(3) - INTERVAL 1 HOUR GROUP BY user_id ORDER BY last_seen DESC LIMIT 20`,
 } as const;
 export type QueryName = keyof typeof QUERIES;
+
+export type QueryParams = Record<string, string | number>;
+
+const MINUTE_MS = 60_000;
+
+/**
+ * The queries whose answer depends on `from`/`to` only through the minute: they filter per-minute
+ * view rows (`minute`, always a whole minute) with RANGE_MIN and nothing else. For those,
+ * `minute >= toStartOfMinute(from)` is the same set for every `from` in one minute, and
+ * `minute < to` is the same set as `minute < ceil(to to the minute)` (a whole minute m is below
+ * `to` exactly when it is below the next whole minute at or after `to`). The raw-time queries
+ * (RANGE_TS: sessions, freshness, dead letters, journeys) answer to the millisecond and are left alone.
+ * Derived from the SQL text, so a query rewritten to read raw times drops out by itself.
+ */
+export const MINUTE_QUERIES: ReadonlySet<QueryName> = new Set(
+  (Object.keys(QUERIES) as QueryName[]).filter((name) => {
+    const sql = QUERIES[name];
+    return sql.includes(RANGE_MIN) && !/\{(?:from|to):/.test(sql.split(RANGE_MIN).join(''));
+  }),
+);
+
+/** 'YYYY-MM-DD hh:mm:ss.sss' (UTC, as bound to a DateTime64(3, 'UTC') parameter) ↔ epoch ms. */
+export const chTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+const parseChTime = (s: string) => Date.parse(`${s.replace(' ', 'T')}Z`);
+export const floorMinute = (ms: number) => Math.floor(ms / MINUTE_MS) * MINUTE_MS;
+export const ceilMinute = (ms: number) => Math.ceil(ms / MINUTE_MS) * MINUTE_MS;
+
+/**
+ * The parameters a query is really run with: for a per-minute query, `from` rounded down and `to`
+ * rounded up to the minute (the same answer, see MINUTE_QUERIES), so that questions differing only
+ * within a minute become the same question. Times before 1970 are left as they are (the views hold
+ * none, and ClickHouse's minute functions are not a plain floor there).
+ */
+export function normaliseParams(name: QueryName, params: QueryParams): QueryParams {
+  if (!MINUTE_QUERIES.has(name)) return params;
+  const out = { ...params };
+  const round = (key: 'from' | 'to', f: (ms: number) => number) => {
+    const v = out[key];
+    if (typeof v !== 'string') return;
+    const ms = parseChTime(v);
+    if (Number.isFinite(ms) && ms >= 0) out[key] = chTime(f(ms));
+  };
+  round('from', floorMinute);
+  round('to', ceilMinute);
+  return out;
+}
+
+/**
+ * A question as it is run and remembered: the normalised parameters, and the key naming the query
+ * and those parameters in a fixed order (equal questions give equal keys).
+ */
+export function question(name: QueryName, params: QueryParams): { key: string; params: QueryParams } {
+  const p = normaliseParams(name, params);
+  return { key: `${name}:${JSON.stringify(Object.keys(p).sort().map((k) => [k, p[k]]))}`, params: p };
+}

@@ -1,0 +1,93 @@
+/**
+ * The analytics API's answers, shared between requests that ask the same question:
+ *
+ * - **shared**: an identical question already in flight is joined (one ClickHouse query);
+ * - **hit**: an answer whose query started less than `ttlMs` ago is reused;
+ * - **miss**: otherwise the query runs.
+ *
+ * An answer is thus never older than `ttlMs` plus the time its own query took. Failures are never
+ * kept: the requests waiting on a failed query get its error, the next one asks again. Memory is
+ * bounded: expired answers are dropped, and beyond `maxEntries` answers or `maxChars` characters
+ * (their JSON size) the oldest go first; an answer larger than a quarter of `maxChars` is not kept.
+ * An answer is handed to every request that asks: callers read it and must not modify it.
+ */
+export type CacheResult = 'hit' | 'miss' | 'shared';
+
+export interface QueryCacheOptions {
+  /** How long an answer is reused, from the start of its query; 0: only in-flight sharing. */
+  ttlMs: number;
+  maxEntries?: number;
+  maxChars?: number;
+  now?: () => number;
+  /** Called once per lookup with what it was (for the speed_layer_analytics_cache_total metric). */
+  onLookup?: (result: CacheResult) => void;
+}
+
+export const DEFAULT_MAX_ENTRIES = 1_000;
+export const DEFAULT_MAX_CHARS = 8 * 1024 * 1024;
+
+interface Entry<T> { value: T; expires: number; chars: number }
+
+export function createQueryCache<T>(options: QueryCacheOptions) {
+  const { ttlMs, maxEntries = DEFAULT_MAX_ENTRIES, maxChars = DEFAULT_MAX_CHARS, now = Date.now, onLookup } = options;
+  // Insertion order is (about) expiry order: every entry lives ttlMs from its query's start.
+  const done = new Map<string, Entry<T>>();
+  const inFlight = new Map<string, Promise<T>>();
+  let chars = 0;
+
+  function drop(key: string) {
+    const e = done.get(key);
+    if (!e) return;
+    chars -= e.chars;
+    done.delete(key);
+  }
+
+  function sweep(t: number) {
+    for (const [key, e] of done) {
+      if (e.expires > t) break;
+      drop(key);
+    }
+  }
+
+  function store(key: string, value: T, expires: number) {
+    drop(key);
+    if (ttlMs <= 0 || expires <= now()) return;
+    const size = JSON.stringify(value)?.length ?? 0;
+    if (size > maxChars / 4) return;
+    done.set(key, { value, expires, chars: size });
+    chars += size;
+    for (const oldest of done.keys()) {
+      if (done.size <= maxEntries && chars <= maxChars) break;
+      drop(oldest);
+    }
+  }
+
+  return {
+    /** The answer to `key`: remembered, joined while in flight, or loaded by `load`. */
+    get(key: string, load: () => Promise<T>): Promise<T> {
+      const started = now();
+      sweep(started);
+      const e = done.get(key);
+      if (e && e.expires > started) {
+        onLookup?.('hit');
+        return Promise.resolve(e.value);
+      }
+      const running = inFlight.get(key);
+      if (running) {
+        onLookup?.('shared');
+        return running;
+      }
+      onLookup?.('miss');
+      // Stored before it leaves inFlight, so no request in between runs the query a second time.
+      let loading: Promise<T>;
+      try { loading = load(); } catch (err) { loading = Promise.reject(err); }
+      const p = loading
+        .then((value) => { store(key, value, started + ttlMs); return value; })
+        .finally(() => inFlight.delete(key));
+      inFlight.set(key, p);
+      return p;
+    },
+    /** Answers held (expired ones may linger until the next lookup) and their JSON size. */
+    stats: () => ({ entries: done.size, chars, inFlight: inFlight.size }),
+  };
+}

@@ -1,0 +1,178 @@
+// The analytics answer cache (functions/analytics/cache.ts) and the question keys it is indexed by
+// (functions/analytics/queries.ts): equal questions share one key, different minutes do not, and
+// only the per-minute queries are rounded. Time is a fake clock: nothing here waits or measures.
+import { describe, expect, test } from 'vitest';
+import { createQueryCache, type CacheResult } from '../../functions/analytics/cache.js';
+import { MINUTE_QUERIES, QUERIES, normaliseParams, question, type QueryName } from '../../functions/analytics/queries.js';
+
+const range = (from: string, to: string) => ({ from, to });
+const key = (name: QueryName, params: Record<string, string | number>) => question(name, params).key;
+
+describe('question keys', () => {
+  test('the per-minute queries are exactly those over the per-minute views', () => {
+    expect([...MINUTE_QUERIES].sort()).toEqual(['eventTypes', 'funnel', 'funnelByTier', 'products', 'tiers']);
+    for (const name of MINUTE_QUERIES) expect(QUERIES[name]).toMatch(/\{db\}\.(conversion_funnel|user_tier_performance|product_performance)\b/);
+  });
+
+  test('from is rounded down and to up to the minute, for per-minute queries only', () => {
+    expect(normaliseParams('funnel', { ...range('2026-03-02 08:00:41.123', '2026-03-02 09:00:00.001'), tier: 'Gold' }))
+      .toEqual({ from: '2026-03-02 08:00:00.000', to: '2026-03-02 09:01:00.000', tier: 'Gold' });
+    // Already whole minutes: unchanged.
+    expect(normaliseParams('tiers', range('2026-03-02 08:00:00.000', '2026-03-02 09:00:00.000')))
+      .toEqual(range('2026-03-02 08:00:00.000', '2026-03-02 09:00:00.000'));
+    // Raw-time queries answer to the millisecond: never rounded.
+    for (const name of ['freshness', 'sessionsSummary', 'recentSessions', 'deadLetterCounts', 'deadLetterSamples', 'journeySessions'] as const) {
+      expect(normaliseParams(name, range('2026-03-02 08:00:41.123', '2026-03-02 09:00:00.001'))).toEqual(range('2026-03-02 08:00:41.123', '2026-03-02 09:00:00.001'));
+    }
+  });
+
+  test('equal questions give equal keys: the same minutes, in any parameter order', () => {
+    for (const name of MINUTE_QUERIES) {
+      const a = key(name, { ...range('2026-03-02 08:00:00.000', '2026-03-02 08:59:00.001'), tier: '', sort: 'revenue', limit: 10 });
+      const b = key(name, { limit: 10, sort: 'revenue', tier: '', ...range('2026-03-02 08:00:59.999', '2026-03-02 09:00:00.000') });
+      const c = key(name, { ...range('2026-03-02 08:00:17.345', '2026-03-02 08:59:31.999'), tier: '', sort: 'revenue', limit: 10 });
+      expect(a, name).toBe(b);
+      expect(a, name).toBe(c);
+    }
+  });
+
+  test('different minutes give different keys', () => {
+    for (const name of MINUTE_QUERIES) {
+      const base = key(name, range('2026-03-02 08:00:59.999', '2026-03-02 09:00:00.000'));
+      expect(key(name, range('2026-03-02 08:01:00.000', '2026-03-02 09:00:00.000')), name).not.toBe(base);
+      // to = 09:00:00.000 leaves the minute 09:00 out; one millisecond later takes it in.
+      expect(key(name, range('2026-03-02 08:00:59.999', '2026-03-02 09:00:00.001')), name).not.toBe(base);
+    }
+  });
+
+  test('raw-time queries keep every millisecond in the key', () => {
+    expect(key('freshness', range('2026-03-02 08:00:00.000', '2026-03-02 09:00:00.000')))
+      .not.toBe(key('freshness', range('2026-03-02 08:00:00.001', '2026-03-02 09:00:00.000')));
+    expect(key('freshness', range('2026-03-02 08:00:00.000', '2026-03-02 09:00:00.000')))
+      .toBe(key('freshness', { to: '2026-03-02 09:00:00.000', from: '2026-03-02 08:00:00.000' }));
+  });
+
+  test('the other parameters and the query are part of the key', () => {
+    const r = range('2026-03-02 08:00:00.000', '2026-03-02 09:00:00.000');
+    expect(key('funnel', { ...r, tier: '' })).not.toBe(key('funnel', { ...r, tier: 'Gold' }));
+    expect(key('products', { ...r, sort: 'revenue', limit: 10 })).not.toBe(key('products', { ...r, sort: 'revenue', limit: 11 }));
+    expect(key('eventTypes', r)).not.toBe(key('funnelByTier', r));
+  });
+
+  test('times before 1970 are left as they are', () => {
+    expect(normaliseParams('funnel', range('1969-12-31 23:59:30.500', '2026-03-02 09:00:00.001')))
+      .toEqual(range('1969-12-31 23:59:30.500', '2026-03-02 09:01:00.000'));
+  });
+});
+
+/** A promise settled from outside, for loads that finish when the test says so. */
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+}
+
+function setup(options: { ttlMs?: number; maxEntries?: number; maxChars?: number } = {}) {
+  let t = 1_000_000;
+  const lookups: CacheResult[] = [];
+  const cache = createQueryCache<unknown>({ ttlMs: 1_000, ...options, now: () => t, onLookup: (r) => lookups.push(r) });
+  let loads = 0;
+  const load = (value: unknown) => () => { loads += 1; return Promise.resolve(value); };
+  return { cache, lookups, load, loads: () => loads, advance: (ms: number) => { t += ms; } };
+}
+
+describe('the answer cache', () => {
+  test('concurrent identical questions share one load', async () => {
+    const { cache, lookups } = setup();
+    const d = deferred<string>();
+    let loads = 0;
+    const ps = Array.from({ length: 50 }, () => cache.get('k', () => { loads += 1; return d.promise; }));
+    d.resolve('answer');
+    expect(await Promise.all(ps)).toEqual(Array(50).fill('answer'));
+    expect(loads).toBe(1);
+    expect(lookups.filter((r) => r === 'miss')).toHaveLength(1);
+    expect(lookups.filter((r) => r === 'shared')).toHaveLength(49);
+  });
+
+  test('an answer is reused until ttlMs after its query started, then asked again', async () => {
+    const { cache, load, loads, advance, lookups } = setup({ ttlMs: 1_000 });
+    expect(await cache.get('k', load(1))).toBe(1);
+    advance(999);
+    expect(await cache.get('k', load(2))).toBe(1);
+    advance(1);
+    expect(await cache.get('k', load(3))).toBe(3);
+    expect(loads()).toBe(2);
+    expect(lookups).toEqual(['miss', 'hit', 'miss']);
+  });
+
+  test('the time its query took counts against the answer', async () => {
+    const { cache, advance } = setup({ ttlMs: 1_000 });
+    const slow = deferred<string>();
+    const p = cache.get('k', () => slow.promise);
+    advance(600);
+    slow.resolve('old');
+    await p;
+    advance(399);
+    expect(await cache.get('k', () => Promise.resolve('new'))).toBe('old');
+    advance(1);
+    expect(await cache.get('k', () => Promise.resolve('new'))).toBe('new');
+    // A query slower than the TTL is shared while it runs but not kept.
+    const slower = deferred<string>();
+    advance(5_000);
+    const q = cache.get('k2', () => slower.promise);
+    advance(1_500);
+    slower.resolve('late');
+    expect(await q).toBe('late');
+    expect(await cache.get('k2', () => Promise.resolve('again'))).toBe('again');
+  });
+
+  test('failures are not kept: everyone waiting gets the error, the next lookup asks again', async () => {
+    const { cache, lookups } = setup();
+    const d = deferred<string>();
+    const waiting = [cache.get('k', () => d.promise), cache.get('k', () => d.promise)];
+    d.reject(new Error('ClickHouse is down'));
+    for (const w of waiting) await expect(w).rejects.toThrow('ClickHouse is down');
+    expect(await cache.get('k', () => Promise.resolve('back'))).toBe('back');
+    expect(lookups).toEqual(['miss', 'shared', 'miss']);
+    // A load that throws before returning a promise is a failure like any other.
+    await expect(cache.get('k3', () => { throw new Error('sync'); })).rejects.toThrow('sync');
+    expect(cache.stats().inFlight).toBe(0);
+  });
+
+  test('ttlMs 0 only shares what is in flight', async () => {
+    const { cache, load, loads } = setup({ ttlMs: 0 });
+    await cache.get('k', load(1));
+    await cache.get('k', load(2));
+    expect(loads()).toBe(2);
+    expect(cache.stats().entries).toBe(0);
+  });
+
+  test('at most maxEntries answers are held, the oldest dropped first', async () => {
+    const { cache, load, loads } = setup({ maxEntries: 3 });
+    for (let i = 0; i < 100; i++) await cache.get(`q${i}`, load(i));
+    expect(cache.stats().entries).toBe(3);
+    expect(await cache.get('q99', load('x'))).toBe(99);
+    expect(await cache.get('q0', load('reloaded'))).toBe('reloaded');
+    expect(loads()).toBe(101);
+  });
+
+  test('at most maxChars of answers are held, and one too large is not kept at all', async () => {
+    const { cache } = setup({ maxChars: 1_000 });
+    const answer = 'x'.repeat(98); // 100 characters as JSON
+    for (let i = 0; i < 50; i++) await cache.get(`q${i}`, () => Promise.resolve(answer));
+    expect(cache.stats().chars).toBeLessThanOrEqual(1_000);
+    expect(cache.stats().entries).toBe(10);
+    await cache.get('huge', () => Promise.resolve('y'.repeat(300)));
+    expect(await cache.get('huge', () => Promise.resolve('fresh'))).toBe('fresh');
+  });
+
+  test('expired answers are dropped, so old questions do not hold memory', async () => {
+    const { cache, load, advance } = setup({ ttlMs: 1_000 });
+    for (let i = 0; i < 20; i++) await cache.get(`q${i}`, load(i));
+    expect(cache.stats().entries).toBe(20);
+    advance(1_000);
+    await cache.get('other', load('o'));
+    expect(cache.stats().entries).toBe(1);
+  });
+});
