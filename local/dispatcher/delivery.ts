@@ -1,6 +1,6 @@
 import type { Producer } from 'kafkajs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
+import { sleep as cancellableSleep, type Cancellation } from './cancel.js';
 import { recordToCloudEvent, toBatchHttp, toBinaryHttp, type CloudEventData, type HttpMessage, type RecordRef } from './cloud-event.js';
 import type { DispatcherConfig } from './config.js';
 import { describeFailure, produceDeadLetters, withErrorExtensions, type DeliveryFailure } from './dead-letter.js';
@@ -23,6 +23,8 @@ export interface DeliveryDeps {
   readonly deadLetterProducer?: Producer;
   readonly counters: DeliveryCounters;
   readonly logger: Logger;
+  /** Waits between attempts and rounds; tests pass one that records the waits instead of sleeping. */
+  readonly sleep?: (ms: number, cancellation: Cancellation) => Promise<void>;
 }
 
 /** Log a blocked record at most this often: with the sink down every in-flight unit blocks at once. */
@@ -33,26 +35,28 @@ const BLOCKED_LOG_INTERVAL_MS = 5_000;
  * says: up to `retry` retries with backoff for retryable answers; a final failure goes to the
  * dead-letter sink and/or topic; then, if nothing took it, `onExhausted` decides between
  * blocking (new rounds until the sink answers; the default, nothing is lost) and discarding.
- * Resolves with the outcome once the unit may be committed; rejects only when `signal` aborts.
+ * Resolves with the outcome once the unit may be committed; rejects only when `cancellation` is
+ * cancelled (the lane was aborted), with its reason.
  */
 export function createDelivery(config: DispatcherConfig, deps: DeliveryDeps) {
   const { sender, counters, logger } = deps;
+  const sleep = deps.sleep ?? cancellableSleep;
   const { delivery } = config;
   const source = { namespace: config.namespace, name: config.name };
   let lastBlockedLog = 0;
 
-  const attemptWithRetries = async (url: string, message: HttpMessage, signal: AbortSignal): Promise<DeliveryFailure | undefined> => {
+  const attemptWithRetries = async (url: string, message: HttpMessage, cancellation: Cancellation): Promise<DeliveryFailure | undefined> => {
     let failure: DeliveryFailure = { error: 'not attempted', retryable: true };
     let wait = 0;
     for (let attempt = 0; attempt <= delivery.retry; attempt++) {
       if (attempt > 0) {
         counters.retries += 1;
-        await sleep(wait, undefined, { signal });
+        await sleep(wait, cancellation);
       }
       counters.attempts += 1;
       wait = backoffMs(delivery.backoffPolicy, delivery.backoffDelayMs, attempt + 1);
       try {
-        const response = await sender.post(url, message.headers, message.body, delivery.timeoutMs, signal);
+        const response = await sender.post(url, message.headers, message.body, delivery.timeoutMs, cancellation);
         if (isSuccessStatus(response.status)) return undefined;
         failure = { status: response.status, body: response.body, retryable: isRetryableStatus(response.status) };
         if ((response.status === 429 || response.status === 503) && delivery.retryAfterMaxMs !== undefined) {
@@ -60,7 +64,7 @@ export function createDelivery(config: DispatcherConfig, deps: DeliveryDeps) {
           if (asked !== undefined) wait = Math.max(wait, Math.min(asked, delivery.retryAfterMaxMs));
         }
       } catch (error) {
-        if (signal.aborted) throw error;
+        if (cancellation.cancelled) throw error;
         failure = { error: error instanceof Error ? error.message : String(error), retryable: true };
       }
       counters.failedAttempts += 1;
@@ -70,7 +74,7 @@ export function createDelivery(config: DispatcherConfig, deps: DeliveryDeps) {
   };
 
   /** 'done' when every configured destination took the records, 'none' when none is configured. */
-  const deadLetter = async (records: readonly RecordRef[], events: readonly CloudEventData[], failure: DeliveryFailure, signal: AbortSignal): Promise<'done' | 'none' | 'failed'> => {
+  const deadLetter = async (records: readonly RecordRef[], events: readonly CloudEventData[], failure: DeliveryFailure, cancellation: Cancellation): Promise<'done' | 'none' | 'failed'> => {
     const dls = delivery.deadLetterSink;
     if (!dls && !deps.deadLetterProducer) return 'none';
     try {
@@ -79,7 +83,7 @@ export function createDelivery(config: DispatcherConfig, deps: DeliveryDeps) {
       }
       if (dls) {
         for (const event of events) {
-          const dlsFailure = await attemptWithRetries(dls, toBinaryHttp(withErrorExtensions(event, failure, config.sink)), signal);
+          const dlsFailure = await attemptWithRetries(dls, toBinaryHttp(withErrorExtensions(event, failure, config.sink)), cancellation);
           if (dlsFailure) {
             logger.warn({ id: event.attributes.id, deadLetterSink: dls, reason: describeFailure(dlsFailure) }, 'dead-letter sink refused the event');
             return 'failed';
@@ -88,20 +92,20 @@ export function createDelivery(config: DispatcherConfig, deps: DeliveryDeps) {
       }
       return 'done';
     } catch (error) {
-      if (signal.aborted) throw error;
+      if (cancellation.cancelled) throw error;
       logger.warn({ err: error, topic: config.deadLetterTopic }, 'could not produce to the dead-letter topic');
       return 'failed';
     }
   };
 
-  return async function deliver(records: readonly RecordRef[], signal: AbortSignal): Promise<Outcome> {
+  return async function deliver(records: readonly RecordRef[], cancellation: Cancellation): Promise<Outcome> {
     const events = records.map((r) => recordToCloudEvent(r, source, config.ceExtensions));
     const message = config.batchSize > 0 ? toBatchHttp(events) : toBinaryHttp(events[0] ?? { attributes: {}, data: null });
     const ids = (): string[] => events.map((e) => e.attributes.id ?? '?');
     for (let round = 1; ; round++) {
-      const failure = await attemptWithRetries(config.sink, message, signal);
+      const failure = await attemptWithRetries(config.sink, message, cancellation);
       if (!failure) return 'delivered';
-      const dead = await deadLetter(records, events, failure, signal);
+      const dead = await deadLetter(records, events, failure, cancellation);
       if (dead === 'done') {
         logger.info({ ids: ids(), reason: describeFailure(failure) }, 'dead-lettered');
         return 'dead-lettered';
@@ -117,7 +121,7 @@ export function createDelivery(config: DispatcherConfig, deps: DeliveryDeps) {
         lastBlockedLog = now;
         logger.warn({ ids: ids(), round, reason: describeFailure(failure) }, 'sink unavailable and retries exhausted; holding the record and trying again');
       }
-      await sleep(blockedRoundDelayMs(round), undefined, { signal });
+      await sleep(blockedRoundDelayMs(round), cancellation);
     }
   };
 }

@@ -1,5 +1,7 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { urlToHttpOptions } from 'node:url';
+import type { Cancellation, CancelHook } from './cancel.js';
 
 /** Bytes of a failed response kept for knativeerrordata (Knative caps it at 1024 as well). */
 export const ERROR_BODY_LIMIT = 1024;
@@ -12,29 +14,47 @@ export interface HttpResponse {
 }
 
 export interface HttpSender {
-  post(url: string, headers: Readonly<Record<string, string>>, body: Buffer, timeoutMs: number, signal: AbortSignal): Promise<HttpResponse>;
+  /**
+   * POSTs `body`; rejects on a transport error, when no complete answer came within `timeoutMs`
+   * (the request is destroyed), or with the cancellation's reason once it is cancelled.
+   */
+  post(url: string, headers: Readonly<Record<string, string>>, body: Buffer, timeoutMs: number, cancellation: Cancellation): Promise<HttpResponse>;
   close(): void;
+}
+
+interface Target {
+  readonly isHttps: boolean;
+  readonly options: RequestOptions;
 }
 
 /** Keep-alive connections, as many as requests may be in flight, so each POST skips the TCP handshake. */
 export function createHttpSender(maxSockets: number): HttpSender {
-  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets });
-  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets });
+  const agentOptions = { keepAlive: true, maxSockets };
+  const httpAgent = new HttpAgent(agentOptions);
+  const httpsAgent = new HttpsAgent(agentOptions);
+  // The sink URL is the same for every request: parse it once, not once per record.
+  const targets = new Map<string, Target>();
+  const targetOf = (url: string): Target => {
+    let target = targets.get(url);
+    if (!target) {
+      const u = new URL(url);
+      const isHttps = u.protocol === 'https:';
+      target = { isHttps, options: { ...urlToHttpOptions(u), method: 'POST', agent: isHttps ? httpsAgent : httpAgent } };
+      targets.set(url, target);
+    }
+    return target;
+  };
 
-  const post: HttpSender['post'] = (url, headers, body, timeoutMs, signal) =>
+  const post: HttpSender['post'] = (url, headers, body, timeoutMs, cancellation) =>
     new Promise((resolvePost, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const target = new URL(url);
-      const isHttps = target.protocol === 'https:';
-      const req = (isHttps ? httpsRequest : httpRequest)(target, {
-        method: 'POST',
-        agent: isHttps ? httpsAgent : httpAgent,
-        headers: { ...headers, 'content-length': String(body.length) },
-      });
-      const onAbort = (): void => { req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted')); };
-      signal.addEventListener('abort', onAbort, { once: true });
+      if (cancellation.reason !== undefined) return reject(cancellation.reason);
+      const { isHttps, options } = targetOf(url);
+      const req = (isHttps ? httpsRequest : httpRequest)({ ...options, headers: { ...headers, 'content-length': String(body.length) } });
+      // One timer and one Set entry per request: no AbortSignal listener (see cancel.ts).
+      const onCancel: CancelHook = (reason) => { req.destroy(reason); };
+      cancellation.add(onCancel);
       const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      const done = (): void => { clearTimeout(timer); signal.removeEventListener('abort', onAbort); };
+      const done = (): void => { clearTimeout(timer); cancellation.remove(onCancel); };
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         let kept = 0;

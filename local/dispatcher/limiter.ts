@@ -1,38 +1,49 @@
+import type { Cancellation, CancelHook } from './cancel.js';
+
 /** A counting semaphore, first come first served: caps requests in flight across all partitions. */
 export interface Limiter {
-  acquire(signal: AbortSignal): Promise<void>;
+  acquire(cancellation: Cancellation): Promise<void>;
   release(): void;
   inUse(): number;
 }
 
+interface Waiter {
+  readonly resolve: () => void;
+  readonly cancellation: Cancellation;
+  readonly onCancel: CancelHook;
+  /** False once cancelled: release() skips it (removing it from the middle of the queue would be O(n)). */
+  waiting: boolean;
+}
+
 export function createLimiter(max: number): Limiter {
   let used = 0;
-  const waiters: { resolve: () => void; reject: (reason: unknown) => void; signal: AbortSignal; onAbort: () => void }[] = [];
+  const waiters: Waiter[] = [];
   return {
-    acquire: (signal) => {
-      if (signal.aborted) return Promise.reject(signal.reason);
+    acquire: (cancellation) => {
+      if (cancellation.reason !== undefined) return Promise.reject(cancellation.reason);
       if (used < max) { used += 1; return Promise.resolve(); }
       return new Promise<void>((resolve, reject) => {
-        const waiter = {
-          resolve, reject, signal,
-          onAbort: () => {
-            const i = waiters.indexOf(waiter);
-            if (i >= 0) waiters.splice(i, 1);
-            reject(signal.reason);
+        const waiter: Waiter = {
+          resolve, cancellation, waiting: true,
+          onCancel: (reason) => {
+            waiter.waiting = false;
+            reject(reason);
           },
         };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
+        cancellation.add(waiter.onCancel);
         waiters.push(waiter);
       });
     },
     release: () => {
-      const next = waiters.shift();
-      if (next) {
-        next.signal.removeEventListener('abort', next.onAbort);
+      for (let next = waiters.shift(); next !== undefined; next = waiters.shift()) {
+        if (!next.waiting) continue;
+        // The slot passes straight to the next waiter: `used` stays the same.
+        next.waiting = false;
+        next.cancellation.remove(next.onCancel);
         next.resolve();
-      } else {
-        used -= 1;
+        return;
       }
+      used -= 1;
     },
     inUse: () => used,
   };

@@ -1,6 +1,5 @@
 import type { KafkaMessage } from 'kafkajs';
-import { setMaxListeners } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Cancellation, sleep } from './cancel.js';
 import type { RecordRef } from './cloud-event.js';
 import type { Deliver, Outcome } from './delivery.js';
 import type { Limiter } from './limiter.js';
@@ -37,13 +36,11 @@ export class PartitionLane {
   private activeUnits = 0;
   private activeRecords = 0;
   private accepting = true;
-  private readonly controller = new AbortController();
+  /** Every unit in flight (its request, backoff sleep or limiter wait) is cancelled through this. */
+  private readonly cancellation = new Cancellation();
   private idleWaiters: (() => void)[] = [];
 
-  constructor(readonly options: LaneOptions) {
-    // Every unit in flight listens on the lane's signal (sleep, request, limiter): many by design.
-    setMaxListeners(0, this.controller.signal);
-  }
+  constructor(readonly options: LaneOptions) {}
 
   get topic(): string { return this.options.topic; }
   get partition(): number { return this.options.partition; }
@@ -77,7 +74,7 @@ export class PartitionLane {
   /** Rebalance or drain timeout: abandon in-flight deliveries too (they will be redelivered). */
   abort(): void {
     this.stopAccepting();
-    this.controller.abort(new Error(`lane ${this.topic}/${this.partition} aborted`));
+    this.cancellation.cancel(new Error(`lane ${this.topic}/${this.partition} aborted`));
   }
 
   whenIdle(): Promise<void> {
@@ -97,21 +94,21 @@ export class PartitionLane {
   }
 
   private async run(unit: KafkaMessage[]): Promise<void> {
-    const { signal } = this.controller;
+    const { cancellation } = this;
     const { limiter } = this.options;
     let acquired = false;
     let requeue = false;
     try {
-      await limiter.acquire(signal);
+      await limiter.acquire(cancellation);
       acquired = true;
       // Stopped while waiting for a slot: never started, so leave it uncommitted.
       if (!this.accepting) return;
       const records: RecordRef[] = unit.map((message) => ({ topic: this.topic, partition: this.partition, message }));
-      const outcome = await this.options.deliver(records, signal);
+      const outcome = await this.options.deliver(records, cancellation);
       for (const message of unit) this.tracker.complete(Number(message.offset));
       this.options.onOutcome(outcome, unit.length);
     } catch (error) {
-      if (!signal.aborted) {
+      if (!cancellation.cancelled) {
         this.options.onUnexpectedError(error, this);
         requeue = true;
       }
