@@ -20,7 +20,7 @@ record to the sink as a CloudEvent (binary mode), committing offsets only after 
   --retry N                     retries after the first attempt (default 3)
   --backoff-policy linear|exponential       default exponential
   --backoff-delay ISO8601       default PT0.2S
-  --timeout ISO8601             per request (default PT30S)
+  --timeout ISO8601             per request (default PT10M, as KafkaSource)
   --retry-after-max ISO8601     honour Retry-After on 429/503 up to this long
   --dead-letter-sink URL        where events go once retries are exhausted
   --dead-letter-topic TOPIC     also produce dead letters to this Kafka topic

@@ -133,7 +133,7 @@ describe('dispatcher config', () => {
       brokers: ['127.0.0.1:9092'], topics: ['user_events', 'transactions'], sink: 'http://127.0.0.1:8080/',
       name: 'speed-layer', namespace: 'default', consumerGroup: 'kafkasource-default-speed-layer', ordering: 'ordered',
       initialOffset: 'earliest', maxInFlightPerPartition: 1, batchSize: 0, onExhausted: 'block',
-      delivery: { retry: 3, backoffPolicy: 'exponential', backoffDelayMs: 200, timeoutMs: 30_000, deadLetterSink: undefined },
+      delivery: { retry: 3, backoffPolicy: 'exponential', backoffDelayMs: 200, timeoutMs: 600_000, deadLetterSink: undefined },
     });
   });
   it('lists every problem at once', () => {
