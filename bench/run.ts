@@ -163,7 +163,8 @@ async function runOurs(args: BenchArgs, runDir: string, procs: ReturnType<typeof
       namespace: 'speed-layer', consumerGroup: 'speed-layer-ingest', ordering: 'unordered', initialOffset: 'earliest',
       maxInFlight: args.dispatcherInFlight, maxInFlightPerPartition: args.dispatcherInFlight,
       ...(args.dispatcherBatch > 0 ? { batchSize: args.dispatcherBatch } : {}),
-      delivery: { retry: 5, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S' },
+      // As the charts configure KafkaSource: the ingest's Retry-After (503 under back-pressure) is honoured.
+      delivery: { retry: 5, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S', retryAfterMax: 'PT30S' },
     };
     let dReady = false;
     dispatcher = spawnNode('dispatcher', ['bench/dispatcher-proc.ts', JSON.stringify(cfg)], {
