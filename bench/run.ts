@@ -39,7 +39,7 @@ const DRAIN_MS = 180_000;
 const STARTED = Date.now();
 const say = (msg: string) => console.log(`[bench ${((Date.now() - STARTED) / 1000).toFixed(0).padStart(4)}s] ${msg}`);
 
-type DispatcherStats = { at: number; received: number; delivered: number; deadLettered: number; discarded: number; inFlight: number; queued: number; retries: number; rebalances: number };
+type DispatcherStats = { at: number; received: number; delivered: number; deadLettered: number; discarded: number; inFlight: number; inFlightRequests: number; queued: number; retries: number; rebalances: number };
 
 /** What one phase (ours, or the baseline) measured while it ran. */
 type PhaseResult = {
@@ -205,7 +205,8 @@ async function runOurs(args: BenchArgs, runDir: string, procs: ReturnType<typeof
   const procNames = ['sut', ...(dispatcher ? ['dispatcher'] : []), ...(broker ? ['broker'] : []), 'bench', ...(procs.names().includes('producer') ? ['producer'] : [])];
   const phase = await drive({
     name: 'speed layer', args, t0, window, load, users, fetchMarkers, procs, procNames, log,
-    inFlight: () => (args.mode === 'kafka' ? dstats?.inFlight ?? 0 : load.outstanding),
+    // Requests, not records: the queue-proxy counts requests (a batch of 1,000 records is one).
+    inFlight: () => (args.mode === 'kafka' ? dstats?.inFlightRequests ?? 0 : load.outstanding),
     analyticsInFlight: () => usersClient.outstanding + pollClient.outstanding,
     acked: () => (args.mode === 'kafka' ? dstats?.delivered ?? 0 : load.counters.acked),
     gauge: async () => {

@@ -18,7 +18,10 @@ export interface DispatcherStats extends DeliveryCounters {
   readonly delivered: number;
   readonly deadLettered: number;
   readonly discarded: number;
+  /** Records in flight to the sink. */
   readonly inFlight: number;
+  /** Requests in flight to the sink (equal to inFlight unless batching). */
+  readonly inFlightRequests: number;
   readonly queued: number;
   readonly rebalances: number;
   readonly commits: number;
@@ -253,13 +256,15 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps 
 
   const stats = (): DispatcherStats => {
     let inFlight = 0;
+    let inFlightRequests = 0;
     let queued = 0;
-    for (const lane of lanes.values()) { inFlight += lane.inFlight(); queued += lane.queued(); }
+    for (const lane of lanes.values()) { inFlight += lane.inFlight(); inFlightRequests += lane.inFlightRequests(); queued += lane.queued(); }
     return {
       state,
       ...totals,
       ...counters,
       inFlight,
+      inFlightRequests,
       queued,
       committed: Object.fromEntries(Object.entries(committed).map(([t, p]) => [t, { ...p }])),
     };

@@ -61,6 +61,11 @@ export class PartitionLane {
     return this.activeRecords;
   }
 
+  /** Requests open to the sink (one per record, or per batch in batch mode): what Knative's queue-proxy counts. */
+  inFlightRequests(): number {
+    return this.activeUnits;
+  }
+
   queued(): number {
     return this.queue.length;
   }
