@@ -36,7 +36,7 @@ let peak = heap0;
 const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().heapUsed); }, 20);
 const t0 = performance.now();
 // One run over every user, in chunks of `chunk` users (the sessionizer's unit of work).
-const s = createSessionizer({ ...config, ALLOWED_LATENESS_MS: 60_000, IDLE_TIMEOUT_MS: 3_600_000, chunkUsers: chunk }, { ch, metrics: createMetrics(), log });
+const s = createSessionizer({ ...config, ALLOWED_LATENESS_MS: 60_000, IDLE_TIMEOUT_MS: 3_600_000, SESSIONIZER_CHUNK_USERS: chunk }, { ch, metrics: createMetrics(), log });
 const r = await s.runOnce(Date.now() + 2_000);
 clearInterval(sampler);
 const seconds = (performance.now() - t0) / 1000;

@@ -27,6 +27,7 @@ const ConfigSchema = Type.Object({
   TIER_CACHE_WARM_MAX: Type.Integer({ minimum: 0, default: 200_000, description: 'users loaded into the cache at start' }),
   SESSION_GAP_MS: Type.Integer({ minimum: 1, default: 30 * 60_000, description: 'inactivity that ends a session' }),
   SESSIONIZER_INTERVAL_MS: Type.Integer({ minimum: 100, default: 2_000, description: 'how often the sessionizer runs' }),
+  SESSIONIZER_CHUNK_USERS: Type.Integer({ minimum: 1, default: 10_000, description: 'users recomputed per query (each query scans the events table once)' }),
   ALLOWED_LATENESS_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'watermark = max event time - this' }),
   IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 10_000, description: 'no events this long: the watermark follows the wall clock' }),
   MAX_FUTURE_SKEW_MS: Type.Integer({ minimum: 0, default: 5 * 60_000, description: 'events further ahead than this are rejected' }),

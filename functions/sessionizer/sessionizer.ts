@@ -25,13 +25,11 @@ import { SESSIONIZER_QUERIES as Q } from './queries.js';
  *
  * State between runs: the read cursor and the watermark, in `sessionizer_state`.
  */
-export type SessionizerOptions = Pick<Config, 'CLICKHOUSE_DATABASE' | 'SESSION_GAP_MS' | 'ALLOWED_LATENESS_MS' | 'IDLE_TIMEOUT_MS'> & {
+export type SessionizerOptions = Pick<Config, 'CLICKHOUSE_DATABASE' | 'SESSION_GAP_MS' | 'ALLOWED_LATENESS_MS' | 'IDLE_TIMEOUT_MS'> & Partial<Pick<Config, 'SESSIONIZER_CHUNK_USERS'>> & {
   /** Rows stored less than this long ago are left for the next run (an insert may still be landing). */
   settleMs?: number;
   /** How far before the cursor each run reads again. */
   overlapMs?: number;
-  /** Users per query (the bounds travel as a parameter). */
-  chunkUsers?: number;
 };
 
 type Row = Record<string, unknown>;
@@ -43,7 +41,9 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   const gap = opts.SESSION_GAP_MS;
   const settleMs = opts.settleMs ?? 1_000;
   const overlapMs = opts.overlapMs ?? 10_000;
-  const chunkUsers = opts.chunkUsers ?? 2_000;
+  // Each chunk's query reads the events table once (a user's rows are spread over every granule), so
+  // fewer, larger chunks cost less; the chunk bounds the transient memory (~13 KB per user).
+  const chunkUsers = opts.SESSIONIZER_CHUNK_USERS ?? 10_000;
   let state: { cursorMs: number; maxEventMs: number; watermarkMs: number; lastNewDataWallMs: number } | undefined;
   let version = 0;
   const nextVersion = (now: number) => now * 1000 + (version++ % 1000);
