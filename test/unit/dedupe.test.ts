@@ -42,6 +42,26 @@ describe('dedupe', () => {
     expect(d.admit('a', 'third')).toBe('first');
   });
 
+  test('an id forgotten and admitted again is remembered for a whole window from then', () => {
+    const d = createDedupe<number>(3);
+    d.admit('a', 1); // slot 0
+    d.forget(['a']);
+    d.admit('a', 2); // slot 1
+    d.admit('b', 3); // slot 2
+    d.admit('c', 4); // slot 0 again: its old id 'a' now lives in slot 1, so 'a' stays
+    expect(d.admit('a', 9)).toBe(2);
+    d.admit('e', 5); // slot 1: now 'a' goes
+    expect(d.admit('a', 9)).toBeUndefined();
+  });
+
+  test('stays cheap once full: a million admits through a window of 1,000', () => {
+    const d = createDedupe<number>(1_000);
+    for (let i = 0; i < 1_000_000; i++) d.admit(`id-${i}`, i);
+    expect(d.size).toBe(1_000);
+    expect(d.admit('id-999000', -1)).toBe(999_000);
+    expect(d.admit('id-998999', -1)).toBeUndefined();
+  });
+
   test('the size never grows past the capacity', () => {
     const d = createDedupe<number>(100);
     for (let i = 0; i < 1_000; i++) d.admit(`id-${i}`, i);
