@@ -3,7 +3,7 @@ import { loadConfig } from '../functions/core/config.js';
 import { createLogger } from '../functions/core/log.js';
 import { createMetrics } from '../functions/core/metrics.js';
 import { openClickHouse, openTiers } from '../functions/core/runtime.js';
-import { createClickHouse } from '../functions/adapters/clickhouse.js';
+import { createClickHouse, createClickHouseReaders } from '../functions/adapters/clickhouse.js';
 import { listen } from '../functions/adapters/http-server.js';
 import { createIngest } from '../functions/ingest/app.js';
 import { createAnalytics } from '../functions/analytics/app.js';
@@ -42,7 +42,10 @@ const mode = args.mode as Mode;
 if (!Number.isFinite(rate) || rate < 0) throw new Error(`--rate must be a number >= 0, got ${args.rate}`);
 if (!['binary', 'structured', 'batch'].includes(mode)) throw new Error(`--mode must be binary, structured or batch, got ${mode}`);
 
-const config = loadConfig();
+// One process, one embedded engine: chDB runs parameterized queries one at a time process-wide, so
+// a dashboard would wait behind the sessionizer's reads. Answers up to 4 s past their cache time are
+// served while they refresh (ANALYTICS_STALE_MS; 0 elsewhere, where ClickHouse is a server).
+const config = loadConfig(process.env, {}, { ANALYTICS_STALE_MS: 4_000 });
 let stopping = false;
 const log = createLogger('speed-layer', config.LOG_LEVEL);
 // As in the cluster, each function has its own metrics (in-flight requests per function drive the
@@ -51,7 +54,7 @@ const log = createLogger('speed-layer', config.LOG_LEVEL);
 const metrics = createMetrics();
 const analyticsMetrics = createMetrics();
 const ch = await openClickHouse(config, log);
-const [analyticsCh, sessionizerCh] = [await createClickHouse(config), await createClickHouse(config)];
+const [analyticsCh, sessionizerCh] = [await createClickHouseReaders(config, 3), await createClickHouse(config)];
 const { pool, tiers, source } = await openTiers(config, metrics, log);
 const ingest = createIngest(config, { ch, tiers, metrics, log: log.child({ fn: 'ingest' }) });
 const analytics = createAnalytics(config, { ch: analyticsCh, metrics: analyticsMetrics, log: log.child({ fn: 'analytics' }) });

@@ -28,3 +28,18 @@ export async function createClickHouse(config: Pick<Config, 'CLICKHOUSE_URL' | '
 }
 
 export type { ClickHouseClient };
+
+/**
+ * Clients for a function that runs many independent reads (analytics): a server client already
+ * pools HTTP connections, but one embedded (chDB) connection runs one statement at a time, so
+ * reads are spread round-robin over `size` connections to the same data directory.
+ */
+export async function createClickHouseReaders(config: Parameters<typeof createClickHouse>[0], size: number): Promise<ClickHouseClient> {
+  if (config.CLICKHOUSE_URL || size <= 1) return createClickHouse(config);
+  const clients = await Promise.all(Array.from({ length: size }, () => createClickHouse(config)));
+  let next = 0;
+  const readers = Object.create(clients[0]!) as ClickHouseClient;
+  readers.query = ((params: Parameters<ClickHouseClient['query']>[0]) => clients[next++ % size]!.query(params)) as ClickHouseClient['query'];
+  readers.close = async () => { await Promise.all(clients.map((c) => c.close())); };
+  return readers;
+}

@@ -20,18 +20,21 @@ import { mountDashboard } from './dashboard.js';
  * Many dashboards ask the same questions, so they share the answers (./cache.ts): identical
  * queries in flight run once, and an answer is reused for ANALYTICS_CACHE_MS (default 1 s) from
  * the start of its query, on every endpoint (freshness and watermark included), so any figure may
- * be up to that much (plus its query's own time) behind; errors are never reused. The per-minute
+ * be up to that much (plus its query's own time) behind; errors are never reused. For
+ * ANALYTICS_STALE_MS more (0 by default; 4 s under `npm start`) an expired answer is still served at once while one query
+ * refreshes it, so dashboards do not wait behind a busy ClickHouse (bench: the embedded engine runs
+ * parameterized queries one at a time, and a sessionizer query can take a second at 10,000 events/s). The per-minute
  * queries (funnel, event types, tiers, products) treat any `from`/`to` in the same minute as one
  * question, which gives the same answer (./queries.ts, MINUTE_QUERIES). Counted in
- * speed_layer_analytics_cache_total{result="hit|shared|miss"}; a miss is one ClickHouse query.
+ * speed_layer_analytics_cache_total{result="hit|stale|shared|miss"}; a miss is one ClickHouse query.
  */
 export function createAnalytics(
-  config: Pick<Config, 'CLICKHOUSE_DATABASE' | 'ANALYTICS_CACHE_MS'>,
+  config: Pick<Config, 'CLICKHOUSE_DATABASE' | 'ANALYTICS_CACHE_MS'> & Partial<Pick<Config, 'ANALYTICS_STALE_MS'>>,
   deps: { ch: ClickHouseClient; metrics: Metrics; log: Logger; now?: () => number },
 ) {
   const { ch, metrics, log, now = Date.now } = deps;
   const answers = createQueryCache<Record<string, unknown>[]>({
-    ttlMs: config.ANALYTICS_CACHE_MS, now, onLookup: (result) => metrics.analyticsCache.inc({ result }),
+    ttlMs: config.ANALYTICS_CACHE_MS, staleMs: config.ANALYTICS_STALE_MS ?? 0, now, onLookup: (result) => metrics.analyticsCache.inc({ result }),
   });
 
   async function run(endpoint: string, name: QueryName, params: QueryParams) {

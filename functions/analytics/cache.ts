@@ -3,19 +3,24 @@
  *
  * - **shared**: an identical question already in flight is joined (one ClickHouse query);
  * - **hit**: an answer whose query started less than `ttlMs` ago is reused;
+ * - **stale**: an answer past `ttlMs` but within `staleMs` more is returned at once, while one
+ *   query refreshes it in the background (stale-while-revalidate: a dashboard gets its figures
+ *   without waiting behind ClickHouse when it is busy);
  * - **miss**: otherwise the query runs.
  *
- * An answer is thus never older than `ttlMs` plus the time its own query took. Failures are never
+ * An answer is thus never older than `ttlMs` + `staleMs` plus the time its own query took. Failures are never
  * kept: the requests waiting on a failed query get its error, the next one asks again. Memory is
  * bounded: expired answers are dropped, and beyond `maxEntries` answers or `maxChars` characters
  * (their JSON size) the oldest go first; an answer larger than a quarter of `maxChars` is not kept.
  * An answer is handed to every request that asks: callers read it and must not modify it.
  */
-export type CacheResult = 'hit' | 'miss' | 'shared';
+export type CacheResult = 'hit' | 'miss' | 'shared' | 'stale';
 
 export interface QueryCacheOptions {
   /** How long an answer is reused, from the start of its query; 0: only in-flight sharing. */
   ttlMs: number;
+  /** How long past `ttlMs` an answer may still be served while it is refreshed; 0: never. */
+  staleMs?: number;
   maxEntries?: number;
   maxChars?: number;
   now?: () => number;
@@ -29,7 +34,7 @@ export const DEFAULT_MAX_CHARS = 8 * 1024 * 1024;
 interface Entry<T> { value: T; expires: number; chars: number }
 
 export function createQueryCache<T>(options: QueryCacheOptions) {
-  const { ttlMs, maxEntries = DEFAULT_MAX_ENTRIES, maxChars = DEFAULT_MAX_CHARS, now = Date.now, onLookup } = options;
+  const { ttlMs, staleMs = 0, maxEntries = DEFAULT_MAX_ENTRIES, maxChars = DEFAULT_MAX_CHARS, now = Date.now, onLookup } = options;
   // Insertion order is (about) expiry order: every entry lives ttlMs from its query's start.
   const done = new Map<string, Entry<T>>();
   const inFlight = new Map<string, Promise<T>>();
@@ -44,14 +49,14 @@ export function createQueryCache<T>(options: QueryCacheOptions) {
 
   function sweep(t: number) {
     for (const [key, e] of done) {
-      if (e.expires > t) break;
+      if (e.expires + staleMs > t) break;
       drop(key);
     }
   }
 
   function store(key: string, value: T, expires: number) {
     drop(key);
-    if (ttlMs <= 0 || expires <= now()) return;
+    if (ttlMs <= 0 || expires + staleMs <= now()) return;
     const size = JSON.stringify(value)?.length ?? 0;
     if (size > maxChars / 4) return;
     done.set(key, { value, expires, chars: size });
@@ -60,6 +65,17 @@ export function createQueryCache<T>(options: QueryCacheOptions) {
       if (done.size <= maxEntries && chars <= maxChars) break;
       drop(oldest);
     }
+  }
+
+  function refresh(key: string, load: () => Promise<T>, started: number): Promise<T> {
+    // Stored before it leaves inFlight, so no request in between runs the query a second time.
+    let loading: Promise<T>;
+    try { loading = load(); } catch (err) { loading = Promise.reject(err); }
+    const p = loading
+      .then((value) => { store(key, value, started + ttlMs); return value; })
+      .finally(() => inFlight.delete(key));
+    inFlight.set(key, p);
+    return p;
   }
 
   return {
@@ -73,19 +89,18 @@ export function createQueryCache<T>(options: QueryCacheOptions) {
         return Promise.resolve(e.value);
       }
       const running = inFlight.get(key);
+      if (e) {
+        // Past its ttl but within staleMs (sweep dropped anything older): serve it, refresh once.
+        onLookup?.('stale');
+        if (!running) refresh(key, load, started).catch(() => {}); // a failed refresh leaves the old answer to age out
+        return Promise.resolve(e.value);
+      }
       if (running) {
         onLookup?.('shared');
         return running;
       }
       onLookup?.('miss');
-      // Stored before it leaves inFlight, so no request in between runs the query a second time.
-      let loading: Promise<T>;
-      try { loading = load(); } catch (err) { loading = Promise.reject(err); }
-      const p = loading
-        .then((value) => { store(key, value, started + ttlMs); return value; })
-        .finally(() => inFlight.delete(key));
-      inFlight.set(key, p);
-      return p;
+      return refresh(key, load, started);
     },
     /** Answers held (expired ones may linger until the next lookup) and their JSON size. */
     stats: () => ({ entries: done.size, chars, inFlight: inFlight.size }),

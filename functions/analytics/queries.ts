@@ -61,9 +61,16 @@ export const QUERIES = {
     SELECT reason, event_type, ce_source AS source, count() AS count, max(received_at) AS last_seen
     FROM {db}.dead_letter_events FINAL WHERE ${RANGE_TS('received_at')}
     GROUP BY reason, event_type, source ORDER BY count DESC`,
+  // The newest keys first, from the narrow columns; only then the wide rows, by primary key (reading
+  // every payload to sort them took 0.6 s at 10,000 events/s).
   deadLetterSamples: `
     SELECT received_at, reason, detail, field, event_type, ce_id, ce_source AS source, ce_type, payload
-    FROM {db}.dead_letter_events FINAL WHERE ${RANGE_TS('received_at')} AND ({reason:String} = '' OR reason = {reason:String})
+    FROM {db}.dead_letter_events FINAL
+    WHERE (reason, fingerprint) IN (
+      SELECT reason, fingerprint FROM {db}.dead_letter_events
+      WHERE ${RANGE_TS('received_at')} AND ({reason:String} = '' OR reason = {reason:String})
+      GROUP BY reason, fingerprint ORDER BY max(received_at) DESC LIMIT {limit:UInt32})
+      AND ${RANGE_TS('received_at')}
     ORDER BY received_at DESC LIMIT {limit:UInt32}`,
   /** Every rejected payload in the range, oldest first, for GET /api/dead-letters/export (streamed, no limit). */
   deadLetterExport: `

@@ -73,7 +73,7 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-function setup(options: { ttlMs?: number; maxEntries?: number; maxChars?: number } = {}) {
+function setup(options: { ttlMs?: number; staleMs?: number; maxEntries?: number; maxChars?: number } = {}) {
   let t = 1_000_000;
   const lookups: CacheResult[] = [];
   const cache = createQueryCache<unknown>({ ttlMs: 1_000, ...options, now: () => t, onLookup: (r) => lookups.push(r) });
@@ -104,6 +104,43 @@ describe('the answer cache', () => {
     expect(await cache.get('k', load(3))).toBe(3);
     expect(loads()).toBe(2);
     expect(lookups).toEqual(['miss', 'hit', 'miss']);
+  });
+
+  test('within staleMs an expired answer is served at once while one query refreshes it', async () => {
+    const { cache, advance, lookups } = setup({ ttlMs: 1_000, staleMs: 4_000 });
+    expect(await cache.get('k', () => Promise.resolve('old'))).toBe('old');
+    advance(1_500);
+    const refresh = deferred<string>();
+    let loads = 0;
+    const load = () => { loads += 1; return refresh.promise; };
+    // Both get the old answer without waiting; only one refresh runs.
+    expect(await cache.get('k', load)).toBe('old');
+    expect(await cache.get('k', load)).toBe('old');
+    expect(loads).toBe(1);
+    refresh.resolve('new');
+    await refresh.promise;
+    await Promise.resolve();
+    expect(await cache.get('k', load)).toBe('new');
+    expect(lookups).toEqual(['miss', 'stale', 'stale', 'hit']);
+  });
+
+  test('past ttlMs + staleMs the answer is gone and the lookup waits for the query', async () => {
+    const { cache, load, advance, lookups } = setup({ ttlMs: 1_000, staleMs: 4_000 });
+    await cache.get('k', load('old'));
+    advance(5_000);
+    expect(await cache.get('k', load('new'))).toBe('new');
+    expect(lookups).toEqual(['miss', 'miss']);
+  });
+
+  test('a failed refresh keeps the stale answer until it ages out', async () => {
+    const { cache, advance } = setup({ ttlMs: 1_000, staleMs: 4_000 });
+    await cache.get('k', () => Promise.resolve('old'));
+    advance(2_000);
+    expect(await cache.get('k', () => Promise.reject(new Error('ClickHouse down')))).toBe('old');
+    await new Promise((r) => setImmediate(r));
+    expect(await cache.get('k', () => Promise.reject(new Error('ClickHouse down')))).toBe('old');
+    advance(3_000);
+    await expect(cache.get('k', () => Promise.reject(new Error('ClickHouse down')))).rejects.toThrow('ClickHouse down');
   });
 
   test('the time its query took counts against the answer', async () => {
