@@ -42,7 +42,9 @@ export const SESSIONIZER_QUERIES = {
              countIf(e.sign > 0) AS positives,
              max(e.stored_at > {newSince:DateTime64(3, 'UTC')} AND e.stored_at <= {until:DateTime64(3, 'UTC')}) AS is_new
       FROM {db}.user_events_realtime AS e INNER JOIN b ON e.user_id = b.user_id
-      WHERE e.user_id IN (SELECT user_id FROM b) AND e.timestamp >= b.from_ts
+      -- The constant lower bound (a scalar subquery is folded before index analysis) lets ClickHouse
+      -- skip every part whose newest event is older than the earliest session recomputed.
+      WHERE e.user_id IN (SELECT user_id FROM b) AND e.timestamp >= (SELECT min(from_ts) FROM b) AND e.timestamp >= b.from_ts
       GROUP BY e.user_id, e.event_id
     ) AS x INNER JOIN b ON x.user_id = b.user_id
     GROUP BY b.user_id
