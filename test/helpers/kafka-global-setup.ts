@@ -31,8 +31,18 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const logger = createLocalLogger('kafka-global-setup', process.env.LOG_LEVEL ?? 'warn');
   await ensureKafkaJars({ logger, inheritOutput: true });
   const dataDir = await mkdtemp(join(tmpdir(), 'speed-layer-kafka-'));
-  const port = (await isPortFree(DEFAULT_KAFKA_PORT)) ? DEFAULT_KAFKA_PORT : 0;
-  const broker = await startKafkaBroker({ port, dataDir, logger });
+  // A port seen free can be taken by another process before the JVM binds it (other test runs
+  // on the machine start brokers too): the broker then exits at start, and a fresh port is tried.
+  let broker: Awaited<ReturnType<typeof startKafkaBroker>> | undefined;
+  for (let attempt = 1; !broker; attempt++) {
+    const port = attempt === 1 && (await isPortFree(DEFAULT_KAFKA_PORT)) ? DEFAULT_KAFKA_PORT : 0;
+    try {
+      broker = await startKafkaBroker({ port, dataDir: join(dataDir, String(attempt)), logger });
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      logger.warn({ attempt, err: (err as Error).message.slice(0, 200) }, 'Kafka broker did not start; trying another port');
+    }
+  }
   await ensureTopics(broker.brokers, undefined, { logger });
   process.env.KAFKA_BROKERS = broker.brokers;
   project.provide('kafkaBrokers', broker.brokers);
