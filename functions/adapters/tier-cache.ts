@@ -10,8 +10,12 @@ import type { TierSource } from './tier-source.js';
  * for one user share that query, entries are refreshed in the background before they expire, users
  * missing from PostgreSQL are remembered as `unknown` for a shorter time, and when PostgreSQL fails
  * events still get `unknown` at once (briefly cached, so the cache refills when it is back).
+ *
+ * A circuit breaker keeps a PostgreSQL outage from costing each batch of misses a connection
+ * timeout (2 s): after a failed lookup no query is sent for `breakerOpenMs`; then one lookup probes,
+ * and its success closes the breaker (logged), its failure opens it again.
  */
-export type TierCacheOptions = { ttlS: number; unknownTtlS: number; warmMax: number; failureTtlS?: number };
+export type TierCacheOptions = { ttlS: number; unknownTtlS: number; warmMax: number; failureTtlS?: number; breakerOpenMs?: number; refreshAheadShare?: number };
 
 export function createTierCache(opts: TierCacheOptions, deps: { source: TierSource; metrics: Metrics; log: Logger }) {
   const { source, metrics, log } = deps;
@@ -19,7 +23,10 @@ export function createTierCache(opts: TierCacheOptions, deps: { source: TierSour
   const inFlight = new Map<string, Promise<Tier>>();
   let queued = new Map<string, { resolve: (t: Tier) => void }>();
   let scheduled = false;
-  const refreshAheadMs = opts.ttlS * 1000 * 0.1;
+  // Hits in the last share of an entry's TTL refresh it in the background.
+  const refreshAheadMs = opts.ttlS * 1000 * (opts.refreshAheadShare ?? 0.1);
+  const breakerOpenMs = opts.breakerOpenMs ?? 5_000;
+  let breakerOpenUntil = 0;
 
   function load(userId: string): Promise<Tier> {
     const existing = inFlight.get(userId);
@@ -38,19 +45,31 @@ export function createTierCache(opts: TierCacheOptions, deps: { source: TierSour
     const batch = queued;
     queued = new Map();
     const ids = [...batch.keys()];
-    const end = metrics.tierLookupDuration.startTimer();
     let found: Map<string, Tier> | undefined;
-    try {
-      found = await source.lookup(ids);
-    } catch (err) {
-      metrics.tierLookupFailures.inc();
-      log.warn({ users: ids.length, err: (err as Error).message }, 'tier lookup failed; enriching with unknown');
-    } finally {
-      end();
+    if (Date.now() >= breakerOpenUntil) {
+      const end = metrics.tierLookupDuration.startTimer();
+      try {
+        found = await source.lookup(ids);
+        if (breakerOpenUntil) {
+          breakerOpenUntil = 0;
+          metrics.tierBreakerOpen.set(0);
+          log.info('PostgreSQL answers again; tier lookups resumed');
+        }
+      } catch (err) {
+        metrics.tierLookupFailures.inc();
+        breakerOpenUntil = Date.now() + breakerOpenMs;
+        metrics.tierBreakerOpen.set(1);
+        log.warn({ users: ids.length, retryInMs: breakerOpenMs, err: (err as Error).message }, 'tier lookup failed; enriching with unknown, no lookups until the retry');
+      } finally {
+        end();
+      }
     }
     for (const [id, { resolve }] of batch) {
-      const tier = found?.get(id) ?? 'unknown';
-      cache.set(id, tier, !found ? (opts.failureTtlS ?? 5) : found.has(id) ? opts.ttlS : opts.unknownTtlS);
+      // A failed background refresh keeps the tier the cache still holds; only users it does not
+      // know are remembered as `unknown`, briefly.
+      const held = found ? undefined : cache.get<Tier>(id);
+      const tier = found?.get(id) ?? held ?? 'unknown';
+      if (held === undefined) cache.set(id, tier, !found ? (opts.failureTtlS ?? 5) : found.has(id) ? opts.ttlS : opts.unknownTtlS);
       inFlight.delete(id);
       resolve(tier);
     }
@@ -95,6 +114,7 @@ export function createTierCache(opts: TierCacheOptions, deps: { source: TierSour
     },
     // getStats() is O(1); keys() builds an array of every id (73 % of ingest CPU when called per lookup).
     get size() { return cache.getStats().keys; },
+    get breakerOpen() { return Date.now() < breakerOpenUntil; },
     close() { cache.close(); },
   };
 }

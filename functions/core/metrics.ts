@@ -29,6 +29,7 @@ export function createMetrics(registry = new client.Registry()) {
     cacheSize: new client.Gauge({ name: 'speed_layer_tier_cache_entries', help: 'Users held in the tier cache', registers: r }),
     tierLookupDuration: new client.Histogram({ name: 'speed_layer_tier_lookup_duration_seconds', help: 'One batched PostgreSQL tier query', buckets: latency, registers: r }),
     tierLookupFailures: new client.Counter({ name: 'speed_layer_tier_lookup_failures_total', help: 'PostgreSQL tier queries that failed (events continue with tier unknown)', registers: r }),
+    tierBreakerOpen: new client.Gauge({ name: 'speed_layer_tier_breaker_open', help: '1 while tier lookups are suspended after a PostgreSQL failure (events get tier unknown)', registers: r }),
     unknownTier: new client.Counter({ name: 'speed_layer_unknown_tier_events_total', help: 'Events enriched with tier unknown', registers: r }),
     openSessions: new client.Gauge({ name: 'speed_layer_open_sessions', help: 'Sessions open in this replica', registers: r }),
     sessionsClosed: new client.Counter({ name: 'speed_layer_sessions_closed_total', help: 'Sessions closed, by trigger (timeout, logout)', labelNames: ['trigger'], registers: r }),

@@ -25,15 +25,16 @@ function cacheWithCountedLookups() {
 }
 const gauge = async (m: ReturnType<typeof createMetrics>) => (await m.cacheSize.get()).values[0]?.value;
 
+beforeAll(async () => {
+  await source.ensureTable();
+  await source.upsert(users);
+});
+afterAll(async () => {
+  await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await pool.end();
+});
+
 describe('tier cache', () => {
-  beforeAll(async () => {
-    await source.ensureTable();
-    await source.upsert(users);
-  });
-  afterAll(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await pool.end();
-  });
 
   test('misses requested in one tick go to PostgreSQL in one query, each user once', async () => {
     const { cache, lookups, metrics } = cacheWithCountedLookups();
@@ -71,3 +72,63 @@ describe('tier cache', () => {
     await deadPool.end();
   });
 });
+
+describe('tier cache when PostgreSQL fails', () => {
+  test('a circuit breaker stops lookups after a failure, events get `unknown`, and enrichment resumes when PostgreSQL answers again', async () => {
+    const deadPool = createPgPool('postgres://nobody@127.0.0.1:1/none', 1);
+    const dead = createTierSource(deadPool, 'users');
+    let down = true;
+    const lookups: string[] = [];
+    const switching = { lookup: (ids: readonly string[]) => { lookups.push(down ? 'dead' : 'real'); return (down ? dead : source).lookup(ids); }, recent: source.recent };
+    const metrics = createMetrics();
+    const cache = createTierCache({ ttlS: 900, unknownTtlS: 60, warmMax: 0, breakerOpenMs: 300, failureTtlS: 1 }, { source: switching, metrics, log: createLogger('test', 'silent') });
+    const breaker = async () => (await metrics.tierBreakerOpen.get()).values[0]?.value;
+
+    expect((await cache.getMany([users[10]!.user_id])).get(users[10]!.user_id)).toBe('unknown');
+    expect(lookups).toEqual(['dead']);
+    expect(cache.breakerOpen).toBe(true);
+    expect(await breaker()).toBe(1);
+
+    // While open, new misses do not wait for PostgreSQL at all: no lookup is sent.
+    const during = await cache.getMany(users.slice(11, 20).map((u) => u.user_id));
+    expect([...during.values()].every((t) => t === 'unknown')).toBe(true);
+    expect(lookups).toEqual(['dead']);
+    expect((await metrics.tierLookupFailures.get()).values[0]?.value).toBe(1);
+
+    // PostgreSQL is back; once the breaker's time is up one lookup probes, and tiers come back.
+    down = false;
+    await waitUntil(() => !cache.breakerOpen);
+    const after = await cache.getMany(users.slice(20, 30).map((u) => u.user_id));
+    expect([...after.values()]).toEqual(users.slice(20, 30).map((u) => u.tier));
+    expect(lookups).toEqual(['dead', 'real']);
+    expect(await breaker()).toBe(0);
+    cache.close();
+    await deadPool.end();
+  });
+
+  test('a failed lookup never replaces a tier the cache still holds', async () => {
+    const deadPool = createPgPool('postgres://nobody@127.0.0.1:1/none', 1);
+    const dead = createTierSource(deadPool, 'users');
+    let down = false;
+    const switching = { lookup: (ids: readonly string[]) => (down ? dead : source).lookup(ids), recent: source.recent };
+    // Every hit after the first 10 % of the 2 s TTL refreshes in the background.
+    const cache = createTierCache({ ttlS: 2, unknownTtlS: 60, warmMax: 0, breakerOpenMs: 60_000, refreshAheadShare: 0.9 }, { source: switching, metrics: createMetrics(), log: createLogger('test', 'silent') });
+    const u = users[40]!;
+    expect((await cache.getMany([u.user_id])).get(u.user_id)).toBe(u.tier);
+    down = true;
+    await new Promise((r) => setTimeout(r, 300)); // past 10 % of the TTL: a hit starts a refresh
+    expect((await cache.getMany([u.user_id])).get(u.user_id)).toBe(u.tier);
+    await waitUntil(() => cache.breakerOpen); // the background refresh failed
+    expect((await cache.getMany([u.user_id])).get(u.user_id)).toBe(u.tier);
+    cache.close();
+    await deadPool.end();
+  });
+});
+
+async function waitUntil(check: () => boolean, timeoutMs = 10_000) {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
