@@ -1,6 +1,7 @@
 import express, { type Express, type Request, type Response, type NextFunction } from 'express';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { EnvelopeError } from '../core/errors.js';
+import { quote } from '../core/result.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 
@@ -45,7 +46,7 @@ export function listen(handler: RequestListener, port: number, host = '0.0.0.0')
 /** The body of a request, refused with 413 before it is read past `limit` bytes. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const encoding = req.headers['content-encoding'];
-  if (encoding && encoding !== 'identity') throw new EnvelopeError('unsupported_encoding', 'content-encoding', `content-encoding ${JSON.stringify(encoding)} is not accepted; send the body uncompressed`, 415);
+  if (encoding && encoding !== 'identity') throw new EnvelopeError('unsupported_encoding', 'content-encoding', `content-encoding ${quote(encoding)} is not accepted; send the body uncompressed`, 415);
   const tooLarge = () => new EnvelopeError('too_large', undefined, `the body is larger than ${limit} bytes`, 413);
   if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
   const chunks: Buffer[] = [];

@@ -10,7 +10,11 @@ export class InfraError extends Error {
   }
 }
 
-/** The request itself is malformed (not a CloudEvent, wrong content type): answered 4xx. */
+/**
+ * The request itself is malformed (not a CloudEvent, wrong content type): answered 4xx with the
+ * problem body `{code, field, detail}`. Details quote input only JSON-encoded and truncated
+ * (`quote` in result.ts); the body caps them again, so no path can echo a large input.
+ */
 export class EnvelopeError extends Error {
   constructor(
     readonly code: string,
@@ -22,7 +26,7 @@ export class EnvelopeError extends Error {
     this.name = 'EnvelopeError';
   }
   toJSON() {
-    return { code: this.code, field: this.field, detail: this.message };
+    return { code: this.code, field: this.field?.slice(0, 128), detail: this.message.slice(0, 512) };
   }
 }
 

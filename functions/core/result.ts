@@ -20,3 +20,13 @@ export type Result<T> = Ok<T> | Reject;
 export const ok = <T>(value: T): Ok<T> => ({ ok: true, value });
 export const reject = (reason: RejectReason, detail: string, field?: string): Reject =>
   field === undefined ? { ok: false, reason, detail } : { ok: false, reason, detail, field };
+
+/**
+ * A value for a detail or problem text: JSON-encoded (so never raw input) and cut to `max`
+ * characters; arrays and objects are named, not serialized (they may be huge or deeply nested).
+ */
+export function quote(v: unknown, max = 64): string {
+  if (typeof v === 'string') return v.length > max ? `${JSON.stringify(v.slice(0, max))}…` : JSON.stringify(v);
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v;
+}

@@ -1,7 +1,7 @@
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import { reject, type Result } from '../core/result.js';
+import { quote, reject, type Result } from '../core/result.js';
 import type { BatchWriter } from '../adapters/batch-writer.js';
 import type { TierCache } from '../adapters/tier-cache.js';
 import type { DeadLetterTopic } from '../adapters/dead-letter-topic.js';
@@ -43,7 +43,7 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
     for (const e of incoming) {
       const parsed = parseData(e);
       const checked: Result<ValidRecord> = !e.kind
-        ? reject('unknown_type', `CloudEvent type ${JSON.stringify(e.attrs.type)} from ${JSON.stringify(e.attrs.source)} is neither a user event nor a transaction`, 'type')
+        ? reject('unknown_type', `CloudEvent type ${quote(e.attrs.type)} from ${quote(e.attrs.source)} is neither a user event nor a transaction`, 'type')
         : parsed.ok ? validateRecord(e.kind, parsed.value, receivedAtMs, config.MAX_FUTURE_SKEW_MS) : parsed;
       metrics.eventsReceived.inc({ kind: e.kind ?? 'unknown', type: checked.ok && checked.value.kind === 'event' ? checked.value.event.event_type : e.kind ?? 'unknown' });
       if (!checked.ok) {

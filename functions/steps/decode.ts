@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { EnvelopeError } from '../core/errors.js';
-import { ok, reject, type Result } from '../core/result.js';
+import { ok, quote, reject, type Result } from '../core/result.js';
 import type { RecordKind } from './validate.js';
 
 /**
@@ -23,7 +24,14 @@ export type IncomingEvent = {
   raw: string;
   /** The data already parsed (structured and batch mode carry it as JSON). */
   parsed?: unknown;
+  /** The data bytes were not UTF-8 (raw holds them with U+FFFD in place of the bad bytes). */
+  notUtf8?: true;
 };
+
+/** More events than this in one batch request: 413 `too_many_events` (README "Bad input"). */
+export const MAX_BATCH_EVENTS = 10_000;
+/** JSON nested deeper than this is refused before anything walks it (no valid event nests beyond 5). */
+export const MAX_JSON_DEPTH = 64;
 
 export const EVENT_CE_TYPE = 'ecommerce.user_event.v1';
 export const TRANSACTION_CE_TYPE = 'ecommerce.transaction.v1';
@@ -34,14 +42,20 @@ type Headers = Record<string, string | string[] | undefined>;
 
 export function decodeRequest(headers: Headers, body: Buffer | string): IncomingEvent[] {
   const contentType = header(headers, 'content-type')?.toLowerCase() ?? '';
+  const notUtf8 = typeof body !== 'string' && !isUtf8(body);
   const text = typeof body === 'string' ? body : body.toString('utf8');
-  if (contentType.startsWith('application/cloudevents-batch+json')) {
-    const list = parseEnvelopeJson(text);
-    if (!Array.isArray(list)) throw new EnvelopeError('invalid_batch', undefined, 'a batch must be a JSON array of structured CloudEvents');
-    return list.map((item, i) => fromStructured(item, `[${i}]`));
+  const batch = contentType.startsWith('application/cloudevents-batch+json');
+  if (batch || contentType.startsWith('application/cloudevents+json')) {
+    // JSON text must be UTF-8 (RFC 8259 8.1); decoding would silently replace the bad bytes.
+    if (notUtf8) throw new EnvelopeError('invalid_utf8', undefined, 'the request body is not valid UTF-8');
+    const value = parseEnvelopeJson(text);
+    if (!batch) return [fromStructured(value, '')];
+    if (!Array.isArray(value)) throw new EnvelopeError('invalid_batch', undefined, 'a batch must be a JSON array of structured CloudEvents');
+    if (value.length > MAX_BATCH_EVENTS) throw new EnvelopeError('too_many_events', undefined, `a batch holds at most ${MAX_BATCH_EVENTS} events; this one holds ${value.length}`, 413);
+    return value.map((item, i) => fromStructured(item, `[${i}]`));
   }
-  if (contentType.startsWith('application/cloudevents+json')) return [fromStructured(parseEnvelopeJson(text), '')];
-  return [fromBinary(headers, text, contentType)];
+  const e = fromBinary(headers, text, contentType);
+  return [notUtf8 ? { ...e, notUtf8: true } : e];
 }
 
 function fromBinary(headers: Headers, raw: string, contentType: string): IncomingEvent {
@@ -75,7 +89,10 @@ function fromStructured(value: unknown, where: string): IncomingEvent {
     ...opt('subject', str('subject')), ...opt('time', str('time')), ...opt('key', str('key')), ...opt('datacontenttype', str('datacontenttype')),
   };
   checkSpecVersion(attrs.specversion, at('specversion'));
-  if (typeof o.data_base64 === 'string') return { attrs, kind: kindOf(attrs), raw: Buffer.from(o.data_base64, 'base64').toString('utf8') };
+  if (typeof o.data_base64 === 'string') {
+    const bytes = Buffer.from(o.data_base64, 'base64');
+    return { attrs, kind: kindOf(attrs), raw: bytes.toString('utf8'), ...(isUtf8(bytes) ? {} : { notUtf8: true as const }) };
+  }
   // A JSON payload arrives as a JSON value; a string under a non-JSON content type is the raw text.
   const isJson = !attrs.datacontenttype || /json/i.test(attrs.datacontenttype);
   if (typeof o.data === 'string' && !isJson) return { attrs, kind: kindOf(attrs), raw: o.data };
@@ -85,10 +102,12 @@ function fromStructured(value: unknown, where: string): IncomingEvent {
 /** Parses the data of an event; bad JSON is a dead-letter reason, not an exception. */
 export function parseData(e: IncomingEvent): Result<unknown> {
   if ('parsed' in e) return ok(e.parsed);
+  if (e.notUtf8) return reject('invalid_json', 'data is not valid UTF-8');
+  if (depthExceeds(e.raw, MAX_JSON_DEPTH)) return reject('schema_violation', `data is nested deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return ok(JSON.parse(e.raw));
   } catch (err) {
-    return reject('invalid_json', `data is not valid JSON: ${(err as Error).message}`);
+    return reject('invalid_json', `data is not valid JSON: ${jsonErrorDetail(err)}`);
   }
 }
 
@@ -103,15 +122,46 @@ export function kindOf(attrs: Attributes): RecordKind | undefined {
 }
 
 function parseEnvelopeJson(text: string): unknown {
+  // JSON.parse itself copes with any depth, but whatever walks the value afterwards (JSON.stringify,
+  // ajv, a logger) recurses: 100,000 nested arrays would overflow the stack there.
+  if (depthExceeds(text, MAX_JSON_DEPTH)) throw new EnvelopeError('too_deep', undefined, `the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new EnvelopeError('invalid_json', undefined, `request body is not valid JSON: ${(err as Error).message}`);
+    throw new EnvelopeError('invalid_json', undefined, `request body is not valid JSON: ${jsonErrorDetail(err)}`);
   }
 }
 
+/** V8's message without the snippet of input it quotes (`Unexpected token '<', "<script>…" is not valid JSON`). */
+function jsonErrorDetail(err: unknown): string {
+  return String((err as Error).message).replace(/, ".*" is not valid JSON$/s, '').slice(0, 200);
+}
+
+/**
+ * Whether JSON text nests arrays/objects deeper than `max`, by one pass over the characters
+ * (strings skipped). Invalid JSON may be miscounted; JSON.parse refuses it anyway.
+ */
+export function depthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0, n = text.length; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) { // a string: jump to its closing quote
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 function checkSpecVersion(v: string, field: string) {
-  if (v !== '1.0') throw new EnvelopeError('unsupported_specversion', field, `specversion ${JSON.stringify(v)} is not supported (only 1.0)`);
+  if (v !== '1.0') throw new EnvelopeError('unsupported_specversion', field, `specversion ${quote(v)} is not supported (only 1.0)`);
 }
 
 function header(h: Headers, name: string): string | undefined {

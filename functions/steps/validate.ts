@@ -1,5 +1,5 @@
 import { toCents } from '../core/money.js';
-import { ok, reject, type Result } from '../core/result.js';
+import { ok, quote, reject, type Result } from '../core/result.js';
 import type { Transaction, UserEvent } from '../schemas/events.js';
 import { errorField, eventValidators, isEventType, transactionValidator } from '../schemas/validators.js';
 import type { ValidateFunction } from 'ajv';
@@ -14,7 +14,7 @@ export function validateRecord(kind: RecordKind, data: unknown, nowMs: number, m
   }
   if (kind === 'event') {
     const type = (data as { event_type?: unknown }).event_type;
-    if (!isEventType(type)) return reject('unknown_type', `unknown event_type ${JSON.stringify(type)}`, 'event_type');
+    if (!isEventType(type)) return reject('unknown_type', `unknown event_type ${quote(type)}`, 'event_type');
     const checked = runSchema(eventValidators[type], data);
     if (!checked.ok) return checked;
     const future = checkNotFuture(checked.value.timestamp, nowMs, maxFutureSkewMs);
@@ -48,6 +48,6 @@ function runSchema<T>(validate: ValidateFunction<T>, data: unknown): Result<T> {
 function checkNotFuture(timestamp: string, nowMs: number, skewMs: number) {
   const t = Date.parse(timestamp);
   // RFC 3339 allows a leap second (23:59:60) that JavaScript dates cannot hold.
-  if (Number.isNaN(t)) return reject('invalid_timestamp', `timestamp ${timestamp} is not a representable instant`, 'timestamp');
-  return t > nowMs + skewMs ? reject('future_timestamp', `timestamp ${timestamp} is ahead of the receiver's clock by more than ${skewMs} ms`, 'timestamp') : undefined;
+  if (Number.isNaN(t)) return reject('invalid_timestamp', `timestamp ${quote(timestamp)} is not a representable instant`, 'timestamp');
+  return t > nowMs + skewMs ? reject('future_timestamp', `timestamp ${quote(timestamp)} is ahead of the receiver's clock by more than ${skewMs} ms`, 'timestamp') : undefined;
 }
