@@ -18,13 +18,18 @@ export type Tier = (typeof TIERS)[number] | 'unknown';
 /** The five steps of the conversion funnel, in order. */
 export const FUNNEL_STEPS = ['page_view', 'product_view', 'add_to_cart', 'checkout_start', 'purchase'] as const;
 
-const Uuid = Type.String({ format: 'uuid' });
+// Only the 8-4-4-4-12 hex form: ajv-formats' `uuid` also takes `urn:uuid:…`, which ClickHouse cannot
+// parse, and one such row made every insert of its batch fail.
+const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
+// Text holds no control characters (C0, DEL, C1) and no lone surrogates (they cannot be stored as
+// UTF-8): none belongs in a URL, product id, category or search query.
+const TEXT = '^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$';
 // RFC 3339 in UTC with exactly three fractional digits; `format` also checks that the date exists.
 const Timestamp = Type.String({ format: 'date-time', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$' });
 // Money is a decimal string so no float ever touches it; it fits ClickHouse Decimal(18,2).
 const Money = Type.String({ pattern: '^\\d{1,13}(\\.\\d{1,2})?$' });
 const Quantity = Type.Integer({ minimum: 1, maximum: 1000 });
-const ShortText = Type.String({ minLength: 1, maxLength: 512 });
+const ShortText = Type.String({ minLength: 1, maxLength: 512, pattern: TEXT });
 
 const common = {
   event_id: Uuid,
@@ -44,7 +49,7 @@ function eventSchema<T extends EventType, P extends Record<string, TSchema>>(typ
 
 export const PageView = eventSchema('page_view', { page_url: ShortText });
 export const ProductView = eventSchema('product_view', { product_id: ShortText, category: ShortText, price: Type.Optional(Money) });
-export const Search = eventSchema('search', { search_query: Type.String({ minLength: 1, maxLength: 256 }) });
+export const Search = eventSchema('search', { search_query: Type.String({ minLength: 1, maxLength: 256, pattern: TEXT }) });
 export const AddToCart = eventSchema('add_to_cart', { product_id: ShortText, category: Type.Optional(ShortText), price: Money, quantity: Quantity });
 export const Purchase = eventSchema('purchase', { order_id: Uuid, product_id: ShortText, category: Type.Optional(ShortText), price: Money, quantity: Quantity });
 export const RemoveFromCart = eventSchema('remove_from_cart', { product_id: ShortText, quantity: Quantity });

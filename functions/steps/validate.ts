@@ -45,9 +45,13 @@ function runSchema<T>(validate: ValidateFunction<T>, data: unknown): Result<T> {
   return reject(reason, detail, field || undefined);
 }
 
+/** Earlier event times are refused (invalid_timestamp): before the shop, and ClickHouse's DateTime64 starts at 1900. */
+export const EARLIEST_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
+
 function checkNotFuture(timestamp: string, nowMs: number, skewMs: number) {
   const t = Date.parse(timestamp);
   // RFC 3339 allows a leap second (23:59:60) that JavaScript dates cannot hold.
   if (Number.isNaN(t)) return reject('invalid_timestamp', `timestamp ${quote(timestamp)} is not a representable instant`, 'timestamp');
+  if (t < EARLIEST_TIMESTAMP_MS) return reject('invalid_timestamp', `timestamp ${quote(timestamp)} is before 2000-01-01T00:00:00.000Z`, 'timestamp');
   return t > nowMs + skewMs ? reject('future_timestamp', `timestamp ${quote(timestamp)} is ahead of the receiver's clock by more than ${skewMs} ms`, 'timestamp') : undefined;
 }
