@@ -9,6 +9,7 @@ import { parseData, type IncomingEvent } from '../steps/decode.js';
 import type { Dedupe } from '../steps/dedupe.js';
 import { deadLetterRow, eventRow, transactionRow, type EventRow } from '../steps/to-row.js';
 import { validateRecord, type ValidRecord } from '../steps/validate.js';
+import { isEventType } from '../schemas/validators.js';
 
 /**
  * The ingest lane, top to bottom: parse and validate each CloudEvent's data (rejects become
@@ -26,8 +27,25 @@ export type Outcome =
 export type StoredSignal = Promise<void>;
 export type PipelineDeps = { writer: BatchWriter; tiers: TierCache; dedupe: Dedupe<StoredSignal>; metrics: Metrics; log: Logger; deadLetterTopic?: DeadLetterTopic };
 
+/** Distinct `source` label values kept on the reject counter; later sources count as "other". */
+const MAX_SOURCE_LABELS = 100;
+/** Dead letters go to the topic in sends of at most this much JSON (Kafka's default max message is 1 MB). */
+const TOPIC_CHUNK_BYTES = 256 * 1024;
+/** A payload longer than this is cut on the topic (escaped, 64 Ki characters stay under 400 KB). */
+const TOPIC_PAYLOAD_CHARS = 64 * 1024;
+
 export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps: PipelineDeps) {
   const { writer, tiers, dedupe, metrics } = deps;
+  // Label values come from the sender: bounded, or random sources/types would grow the registry
+  // (and every scrape) without limit.
+  const sources = new Set<string>();
+  const sourceLabel = (s: string) => {
+    const v = s.slice(0, 120);
+    if (sources.has(v)) return v;
+    if (sources.size >= MAX_SOURCE_LABELS) return 'other';
+    sources.add(v);
+    return v;
+  };
 
   return async function process(incoming: readonly IncomingEvent[], receivedAtMs = Date.now()): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
@@ -48,7 +66,7 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
       metrics.eventsReceived.inc({ kind: e.kind ?? 'unknown', type: checked.ok && checked.value.kind === 'event' ? checked.value.event.event_type : e.kind ?? 'unknown' });
       if (!checked.ok) {
         const row = deadLetterRow(e, checked, receivedAtMs, parsed.ok ? parsed.value : undefined);
-        metrics.eventsRejected.inc({ source: e.attrs.source.slice(0, 120), type: row.event_type || 'unknown', reason: checked.reason });
+        metrics.eventsRejected.inc({ source: sourceLabel(e.attrs.source), type: isEventType(row.event_type) ? row.event_type : e.kind ?? 'unknown', reason: checked.reason });
         deadLetters.push(row);
         outcomes.push({ id: e.attrs.id, status: 'dead_lettered', reason: checked.reason, detail: checked.detail, ...(checked.field ? { field: checked.field } : {}) });
         continue;
@@ -91,9 +109,33 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
     }
     await Promise.all(originals);
     if (deadLetters.length) {
-      await deps.deadLetterTopic?.send(deadLetters);
+      if (deps.deadLetterTopic) for (const chunk of topicChunks(deadLetters)) await deps.deadLetterTopic.send(chunk);
       metrics.deadLetterWrites.inc(deadLetters.length);
     }
     return outcomes;
   };
+}
+
+type DeadLetter = ReturnType<typeof deadLetterRow>;
+
+/**
+ * Dead letters in sends Kafka takes: one send of 10,000 rejects, or one reject with a 10 MB
+ * payload, exceeded the broker's message size and was answered 503 for ever (a 5xx caused by
+ * input). The table keeps every payload whole; on the topic a payload over 64 Ki characters is cut and marked.
+ */
+function topicChunks(rows: readonly DeadLetter[]): DeadLetter[][] {
+  const chunks: DeadLetter[][] = [];
+  let chunk: DeadLetter[] = [];
+  let size = 0;
+  for (const row of rows) {
+    const r = row.payload.length > TOPIC_PAYLOAD_CHARS
+      ? { ...row, payload: row.payload.slice(0, TOPIC_PAYLOAD_CHARS), payload_truncated: true, payload_chars: row.payload.length }
+      : row;
+    const n = Buffer.byteLength(JSON.stringify(r)) + 64;
+    if (chunk.length && size + n > TOPIC_CHUNK_BYTES) { chunks.push(chunk); chunk = []; size = 0; }
+    chunk.push(r);
+    size += n;
+  }
+  if (chunk.length) chunks.push(chunk);
+  return chunks;
 }
