@@ -134,7 +134,7 @@ function parseEnvelopeJson(text: string): unknown {
 
 /** V8's message without the snippet of input it quotes (`Unexpected token '<', "<script>…" is not valid JSON`). */
 function jsonErrorDetail(err: unknown): string {
-  return String((err as Error).message).replace(/, ".*" is not valid JSON$/s, '').slice(0, 200);
+  return String((err as Error).message).replace(/, ".*"(\.\.\.)? is not valid JSON$/s, '').slice(0, 200);
 }
 
 /**
