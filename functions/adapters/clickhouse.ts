@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../core/config.js';
 
 /**
@@ -18,6 +18,9 @@ export async function createClickHouse(config: Pick<Config, 'CLICKHOUSE_URL' | '
     return createClient({
       url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD,
       clickhouse_settings, max_open_connections: 20, request_timeout: 30_000,
+      // Every failed call is handled (and logged once, with context) where it is made; the client's
+      // own logger would print each failure again with its stack, hundreds a second in an outage.
+      log: { level: ClickHouseLogLevel.OFF },
     });
   }
   const { mkdirSync } = await import('node:fs');
