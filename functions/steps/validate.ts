@@ -37,8 +37,10 @@ function runSchema<T>(validate: ValidateFunction<T>, data: unknown): Result<T> {
   if (validate(data)) return ok(data);
   const err = validate.errors?.[0];
   if (!err) return reject('schema_violation', 'invalid');
-  const field = errorField(err);
-  const reason = field === 'timestamp' ? 'invalid_timestamp' : 'schema_violation';
+  // An unexpected field's name is the sender's: a plain short name as is, anything else quoted and cut.
+  const path = errorField(err);
+  const field = /^[\w.]{1,64}$/.test(path) ? path : quote(path);
+  const reason = path === 'timestamp' ? 'invalid_timestamp' : 'schema_violation';
   const detail = err.keyword === 'required' ? `missing required field ${field}`
     : err.keyword === 'additionalProperties' ? `unexpected field ${field}`
     : `${field || '(root)'} ${err.message ?? 'is invalid'}`;
