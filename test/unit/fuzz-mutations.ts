@@ -85,7 +85,11 @@ function mutateValue(r: Rng, o: Record<string, unknown>): void {
 }
 
 function mutateBytes(r: Rng, b: Buffer): Buffer {
-  switch (r.int(6)) {
+  switch (r.int(7)) {
+    case 6: { // deep nesting as text (a value this deep cannot be built and serialized here)
+      const at = r.int(b.length + 1); const n = r.pick([65, 5000, 100_000]);
+      return Buffer.concat([b.subarray(0, at), Buffer.from('['.repeat(n) + ']'.repeat(n)), b.subarray(at)]);
+    }
     case 0: { const c = Buffer.from(b); for (let i = 0, n = 1 + r.int(8); i < n && c.length; i++) c[r.int(c.length)]! ^= 1 << r.int(8); return c; }
     case 1: return b.subarray(0, r.int(b.length + 1));
     case 2: { const at = r.int(b.length + 1); return Buffer.concat([b.subarray(0, at), Buffer.from(Array.from({ length: 1 + r.int(8) }, () => r.int(256))), b.subarray(at)]); }
