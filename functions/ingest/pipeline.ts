@@ -65,7 +65,7 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
         : parsed.ok ? validateRecord(e.kind, parsed.value, receivedAtMs, config.MAX_FUTURE_SKEW_MS) : parsed;
       metrics.eventsReceived.inc({ kind: e.kind ?? 'unknown', type: checked.ok && checked.value.kind === 'event' ? checked.value.event.event_type : e.kind ?? 'unknown' });
       if (!checked.ok) {
-        const row = deadLetterRow(e, checked, receivedAtMs, parsed.ok ? parsed.value : undefined);
+        const row = wellFormed(deadLetterRow(e, checked, receivedAtMs, parsed.ok ? parsed.value : undefined));
         metrics.eventsRejected.inc({ source: sourceLabel(e.attrs.source), type: isEventType(row.event_type) ? row.event_type : e.kind ?? 'unknown', reason: checked.reason });
         deadLetters.push(row);
         outcomes.push({ id: e.attrs.id, status: 'dead_lettered', reason: checked.reason, detail: checked.detail, ...(checked.field ? { field: checked.field } : {}) });
@@ -117,6 +117,17 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
 }
 
 type DeadLetter = ReturnType<typeof deadLetterRow>;
+
+/**
+ * The row with every lone surrogate replaced by U+FFFD. A structured CloudEvent can carry one in an
+ * attribute or in text data (`"\ud800"` is valid JSON); ClickHouse refuses it in the JSON insert,
+ * and that refusal failed the whole micro-batch: the ingest answered 503 to everyone (found by the
+ * HTTP fuzz). Valid events cannot hold one: the schemas refuse them in text fields.
+ */
+function wellFormed(row: DeadLetter): DeadLetter {
+  const fix = (s: string) => s.replace(/[\ud800-\udfff]/gu, '\ufffd');
+  return { ...row, detail: fix(row.detail), field: fix(row.field), event_type: fix(row.event_type), ce_id: fix(row.ce_id), ce_source: fix(row.ce_source), ce_type: fix(row.ce_type), ce_subject: fix(row.ce_subject), payload: fix(row.payload) };
+}
 
 /**
  * Dead letters in sends Kafka takes: one send of 10,000 rejects, or one reject with a 10 MB
