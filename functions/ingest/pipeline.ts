@@ -71,7 +71,8 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
         outcomes.push({ id: e.attrs.id, status: 'dead_lettered', reason: checked.reason, detail: checked.detail, ...(checked.field ? { field: checked.field } : {}) });
         continue;
       }
-      const id = checked.value.kind === 'event' ? checked.value.event.event_id : checked.value.transaction.transaction_id;
+      // ClickHouse stores UUIDs lowercase, so an id in capitals is the same event.
+      const id = (checked.value.kind === 'event' ? checked.value.event.event_id : checked.value.transaction.transaction_id).toLowerCase();
       const original = dedupe.admit(id, stored);
       if (original) {
         metrics.duplicatesDropped.inc();

@@ -26,6 +26,14 @@ describe('ingest HTTP edge', () => {
     expect(await postRaw({ 'content-type': 'application/cloudevents-batch+json' }, '[]')).toEqual({ status: 200, body: { stored: 0, duplicates: 0, dead_lettered: 0, rejected: [] } });
   });
 
+  test('an event id in capitals is the same event: the second copy is a duplicate', async () => {
+    const event = { event_id: 'ABCDEF01-2345-4678-89AB-CDEF01234567', user_id: '3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b', event_type: 'login', timestamp: new Date(Date.now() - 60_000).toISOString() };
+    const send = (id: string) => postRaw({ 'content-type': 'application/cloudevents-batch+json' },
+      JSON.stringify([{ specversion: '1.0', id: `ce-${id}`, source: '/test/case', type: 'ecommerce.user_event.v1', datacontenttype: 'application/json', data: { ...event, event_id: id } }]));
+    expect((await send(event.event_id)).body).toMatchObject({ stored: 1, duplicates: 0 });
+    expect((await send(event.event_id.toLowerCase())).body).toMatchObject({ stored: 0, duplicates: 1 });
+  });
+
   test('other routes stay on express: health, metrics with the in-flight gauge, 404 elsewhere', async () => {
     expect((await fetch(`${stack.ingestUrl}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${stack.ingestUrl}/metrics`)).text()).toContain('speed_layer_in_flight_requests');
