@@ -31,6 +31,7 @@ const bytes = (mib: number) => mib * MiB;
 export const PASSWORD_ENV = {
   ingest: 'CLICKHOUSE_INGEST_PASSWORD',
   analytics: 'CLICKHOUSE_ANALYTICS_PASSWORD',
+  sessionizer: 'CLICKHOUSE_SESSIONIZER_PASSWORD',
   migrator: 'CLICKHOUSE_MIGRATOR_PASSWORD',
 } as const;
 
@@ -74,6 +75,11 @@ export function usersConfig(v: Values): XmlNode {
         max_concurrent_queries_for_user: v.clickhouse.ingestSlots,
         insert_deduplicate: 1,
       },
+      sessionizer: {
+        profile: 'default',
+        max_concurrent_queries_for_user: v.clickhouse.sessionizerSlots,
+        insert_deduplicate: 1,
+      },
       analytics: {
         profile: 'default',
         readonly: 2,
@@ -109,6 +115,15 @@ export function usersConfig(v: Values): XmlNode {
         networks: anywhere,
         profile: 'ingest',
         quota: 'default',
+        // Insert only: the views run as their definer (migrator), and the function reads nothing.
+        grants: { query: `GRANT INSERT ON ${db}.*` },
+      },
+      sessionizer: {
+        password: { [ATTRS]: { from_env: PASSWORD_ENV.sessionizer } },
+        networks: anywhere,
+        profile: 'sessionizer',
+        quota: 'default',
+        // Reads the stored events, writes sessions, late events, its state and cancelling rows.
         grants: { query: `GRANT INSERT, SELECT ON ${db}.*` },
       },
       analytics: {

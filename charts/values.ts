@@ -56,7 +56,7 @@ export interface FunctionInputs {
   readonly queueProxy: { readonly requestMiB: number; readonly limitMiB: number; readonly requestMilli: number; readonly limitMilli: number };
   /** Request timeout Knative enforces (s). */
   readonly timeoutSeconds: number;
-  readonly clickhouseUser: 'ingest' | 'analytics';
+  readonly clickhouseUser: 'ingest' | 'analytics' | 'sessionizer';
   readonly usesPostgres: boolean;
   readonly usesKafka: boolean;
   /** Concurrent ClickHouse queries one pod may run (checked against the server's slots). */
@@ -308,7 +308,8 @@ export const DEFAULT_INPUTS: Inputs = {
       queueProxy: { requestMiB: 32, limitMiB: 64, requestMilli: 25, limitMilli: 250 },
       // Shorter than the schedule, so two runs never overlap.
       timeoutSeconds: 55,
-      clickhouseUser: 'ingest',
+      // Its own user: it reads events back, so `ingest` can stay insert-only.
+      clickhouseUser: 'sessionizer',
       usesPostgres: false,
       usesKafka: false,
       // Reads fragments, writes closed sessions: never more than two queries.
@@ -418,8 +419,10 @@ export interface Values {
   };
   readonly clickhouse: {
     readonly maxServerMemoryUsageMiB: number;
-    /** Concurrent queries reserved for the `ingest` user (ingest pods + the closer). */
+    /** Concurrent queries reserved for the `ingest` user (ingest pods). */
     readonly ingestSlots: number;
+    /** Concurrent queries reserved for the `sessionizer` user. */
+    readonly sessionizerSlots: number;
     /** What is left of max_concurrent_queries for the `analytics` user. */
     readonly analyticsSlots: number;
     readonly analyticsQuota: {
@@ -581,13 +584,15 @@ export function deriveValues(inputs: Inputs = DEFAULT_INPUTS): Values {
     cachesAndUser,
     `must fit max_server_memory_usage (${maxServerMemoryUsageMiB} MiB = limit - ${ch.untrackedHeadroomMiB} headroom), or one user's queries plus full caches would exceed the container limit`,
   );
-  const ingestSlots = list.filter((v) => v.clickhouseUser === 'ingest').reduce((a, v) => a + (v.maxScale + v.initialScale) * v.clickhouseQueriesPerPod, 0);
-  const analyticsSlots = ch.maxConcurrentQueries - ingestSlots;
+  const slotsOf = (user: FunctionValues['clickhouseUser']) => list.filter((v) => v.clickhouseUser === user).reduce((a, v) => a + (v.maxScale + v.initialScale) * v.clickhouseQueriesPerPod, 0);
+  const ingestSlots = slotsOf('ingest');
+  const sessionizerSlots = slotsOf('sessionizer');
+  const analyticsSlots = ch.maxConcurrentQueries - ingestSlots - sessionizerSlots;
   const analyticsWant = list.filter((v) => v.clickhouseUser === 'analytics').reduce((a, v) => a + v.maxScale * v.clickhouseQueriesPerPod, 0);
   ensure(
     analyticsSlots >= analyticsWant,
     'ClickHouse slots left for analytics',
-    `${ch.maxConcurrentQueries} - ${ingestSlots} = ${analyticsSlots}`,
+    `${ch.maxConcurrentQueries} - ${ingestSlots} - ${sessionizerSlots} = ${analyticsSlots}`,
     `analytics may open ${analyticsWant} connections (max-scale x ${fns.analytics.clickhouseQueriesPerPod}); lower analytics max-scale or ingest's queries per pod, or raise max_concurrent_queries`,
   );
   const queriesPerMinute = design.dashboardUsers * design.queriesPerDashboardUserPerMinute;
@@ -657,7 +662,7 @@ export function deriveValues(inputs: Inputs = DEFAULT_INPUTS): Values {
     },
     ingest: { holdSeconds, inFlightAtDesign },
     postgres: { poolSize: pg.poolSizeWanted, maxPodsWithPool, connectionsUsed, connectionBudget },
-    clickhouse: { maxServerMemoryUsageMiB, ingestSlots, analyticsSlots, analyticsQuota, deduplicationWindowBlocks },
+    clickhouse: { maxServerMemoryUsageMiB, ingestSlots, sessionizerSlots, analyticsSlots, analyticsQuota, deduplicationWindowBlocks },
     kafka: {
       consumersPerSource,
       maxPollRecords,
@@ -733,7 +738,7 @@ export const POSTGRES = {
 
 /** Secrets are created by kind/up.sh (random passwords), never written to the repo or dist/. */
 export const SECRETS = {
-  clickhouse: { name: 'clickhouse-users', keys: { ingest: 'ingest-password', analytics: 'analytics-password', migrator: 'migrator-password' } },
+  clickhouse: { name: 'clickhouse-users', keys: { ingest: 'ingest-password', analytics: 'analytics-password', sessionizer: 'sessionizer-password', migrator: 'migrator-password' } },
   postgres: { name: 'postgres', keys: { password: 'password', databaseUrl: 'database-url' } },
 } as const;
 

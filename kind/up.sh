@@ -166,6 +166,7 @@ if ! kubectl get secret clickhouse-users -n speed-layer >/dev/null 2>&1; then
   kubectl create secret generic clickhouse-users -n speed-layer \
     --from-literal=ingest-password="$(rand)" \
     --from-literal=analytics-password="$(rand)" \
+    --from-literal=sessionizer-password="$(rand)" \
     --from-literal=migrator-password="$(rand)"
 fi
 if ! kubectl get secret postgres -n speed-layer >/dev/null 2>&1; then

@@ -75,10 +75,13 @@ describe('ClickHouse configuration', () => {
     expect(container.volumeMounts).toContainEqual({ name: 'backups', mountPath: '/backups' });
   });
 
-  it('has an ingest user limited to INSERT and SELECT on speed_layer', () => {
+  it('has an ingest user limited to INSERT on speed_layer, and a sessionizer user with INSERT and SELECT', () => {
     const ingest = /<ingest>\s*<password[\s\S]*?<\/ingest>/.exec(users)![0];
-    expect([...ingest.matchAll(/<query>([^<]*)<\/query>/g)].map((m) => m[1])).toEqual(['GRANT INSERT, SELECT ON speed_layer.*']);
+    expect([...ingest.matchAll(/<query>([^<]*)<\/query>/g)].map((m) => m[1])).toEqual(['GRANT INSERT ON speed_layer.*']);
     expect(ingest).toMatch(/<profile>ingest<\/profile>/);
+    const sessionizer = /<sessionizer>\s*<password[\s\S]*?<\/sessionizer>/.exec(users)![0];
+    expect([...sessionizer.matchAll(/<query>([^<]*)<\/query>/g)].map((m) => m[1])).toEqual(['GRANT INSERT, SELECT ON speed_layer.*']);
+    expect(sessionizer).toMatch(/<profile>sessionizer<\/profile>/);
   });
 
   it('has a readonly analytics user with a quota', () => {
@@ -96,14 +99,14 @@ describe('ClickHouse configuration', () => {
   it('takes every password from the Secret, and lets the default user in from the pod only', () => {
     const envFromSecret = Object.fromEntries(container.env.filter((e: any) => e.valueFrom).map((e: any) => [e.name, e.valueFrom.secretKeyRef]));
     for (const m of users.matchAll(/<password from_env="([A-Z_]+)"\/>/g)) expect(envFromSecret[m[1]!]?.name).toBe('clickhouse-users');
-    expect([...users.matchAll(/<password from_env=/g)]).toHaveLength(3);
+    expect([...users.matchAll(/<password from_env=/g)]).toHaveLength(4);
     expect(users).toMatch(/<default>\s*<networks replace="replace">\s*<ip>::1<\/ip>\s*<ip>127\.0\.0\.1<\/ip>/);
   });
 
   it('gives each function the ClickHouse user its role needs', () => {
     const user = (fn: string) => find(out.all, 'ConfigMap', `${fn}-config`, 'speed-layer').data.CLICKHOUSE_USER;
     expect(user('ingest')).toBe('ingest');
-    expect(user('sessionizer')).toBe('ingest');
+    expect(user('sessionizer')).toBe('sessionizer');
     expect(user('analytics')).toBe('analytics');
     expect(find(out.all, 'ConfigMap', 'speed-layer-config', 'speed-layer').data.CLICKHOUSE_URL).toBe('http://clickhouse.speed-layer.svc:8123');
   });

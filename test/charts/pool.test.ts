@@ -107,7 +107,7 @@ describe('PostgreSQL connections', () => {
 describe('the numbers that hang together elsewhere', () => {
   it('ClickHouse slots: ingest users + analytics connections fit max_concurrent_queries', () => {
     const c = values.clickhouse;
-    expect(c.ingestSlots + c.analyticsSlots).toBe(50);
+    expect(c.ingestSlots + c.sessionizerSlots + c.analyticsSlots).toBe(50);
     expect(values.functions.analytics.maxScale * values.functions.analytics.clickhouseQueriesPerPod).toBeLessThanOrEqual(c.analyticsSlots);
   });
 
@@ -146,7 +146,7 @@ describe('values that do not fit throw, naming the value and what to change', ()
     { what: 'a slower ingest pod than assumed', inputs: { ...DEFAULT_INPUTS, ingestThroughput: { eventsPerSecondPerPod: 1_500 } }, message: /requests at the design load \(MiB\) = \d+: must fit the guaranteed 2560 MiB/ },
     { what: 'a PostgreSQL pool too large', inputs: { ...DEFAULT_INPUTS, postgres: { ...DEFAULT_INPUTS.postgres, poolSizeWanted: 12 } }, message: /PG_POOL_SIZE x maximum pods = "12 x 8 = 96": must stay within 80 % of max_connections \(80 of 100\); lower poolSizeWanted to 10/ },
     { what: 'ClickHouse caches that leave no room', inputs: { ...DEFAULT_INPUTS, clickhouse: { ...DEFAULT_INPUTS.clickhouse, untrackedHeadroomMiB: 1024 } }, message: /max_memory_usage_for_user \+ caches \(MiB\) = 6656: must fit max_server_memory_usage \(6144 MiB/ },
-    { what: 'too many analytics pods for ClickHouse', inputs: withFn('analytics', { clickhouseQueriesPerPod: 12 }), message: /ClickHouse slots left for analytics = "50 - 20 = 30": analytics may open 36 connections/ },
+    { what: 'too many analytics pods for ClickHouse', inputs: withFn('analytics', { clickhouseQueriesPerPod: 12 }), message: /ClickHouse slots left for analytics = "50 - 16 - 4 = 30": analytics may open 36 connections/ },
     { what: 'a guarantee bigger than the pool', inputs: { ...DEFAULT_INPUTS, pool: { totalMiB: 2048, speedGuaranteedMiB: 2560 } }, message: /pool.speedGuaranteedMiB = 2560: must be inside the pool/ },
     { what: 'a concurrency limit beyond the back-pressure buffer', inputs: { ...DEFAULT_INPUTS, batching: { ...DEFAULT_INPUTS.batching, bufferMaxRows: 1_000 } }, message: /ingest.containerConcurrency = 4688: must not exceed BUFFER_MAX_ROWS \(1000\)/ },
   ];

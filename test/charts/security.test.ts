@@ -260,13 +260,13 @@ describe('ClickHouse users of the functions', () => {
   const userOf = (fn: string) => find(out.all, 'ConfigMap', `${fn}-config`, 'speed-layer').data.CLICKHOUSE_USER as string;
 
   it('no function connects as default or migrator; only the schema Job and backups use migrator', () => {
-    for (const fn of FUNCTIONS) expect(['ingest', 'analytics']).toContain(userOf(fn));
+    expect(Object.fromEntries(FUNCTIONS.map((fn) => [fn, userOf(fn)]))).toEqual({ ingest: 'ingest', analytics: 'analytics', sessionizer: 'sessionizer' });
     const migratorUsers = podTemplates(out.all).filter((t) => JSON.stringify(t.spec).includes('--user migrator')).map((t) => t.owner.replace(/-[0-9a-f]{10}$/, ''));
     expect(migratorUsers.sort()).toEqual(['CronJob/clickhouse-backup', 'Job/clickhouse-schema']);
   });
 
   it('the users the functions connect as cannot change the schema, and only on speed_layer', () => {
-    for (const u of ['ingest', 'analytics']) {
+    for (const u of ['ingest', 'analytics', 'sessionizer']) {
       for (const g of grants(u)) {
         expect(g, u).toMatch(/^GRANT [A-Z, ]+ ON speed_layer\.\*$/);
         const rights = g.replace(/^GRANT /, '').replace(/ ON .*$/, '').split(/,\s*/);
@@ -275,6 +275,7 @@ describe('ClickHouse users of the functions', () => {
       expect(block('users', u)).not.toMatch(/<access_management>1/);
     }
     expect(grants('analytics')).toEqual(['GRANT SELECT ON speed_layer.*']);
+    expect(grants('ingest')).toEqual(['GRANT INSERT ON speed_layer.*']);
   });
 
   it('analytics is readonly and its quota bounds queries, errors, result rows and execution time', () => {
