@@ -2,6 +2,7 @@ import { expect, test } from 'vitest';
 import { fromCents } from '../../functions/core/money.js';
 import { FUNNEL_STEPS } from '../../functions/schemas/events.js';
 import { DEAD_LETTER_TOPIC, readWholeTopic, TOPICS, type KafkaE2e } from './kafka-e2e.js';
+import { checkDelivery, STORED_ROWS_SQL, type Sent, type StoredRow } from './fault-checker.js';
 
 /**
  * The checks shared by the Kafka end-to-end tests: after the faults, every table, every view and
@@ -47,6 +48,19 @@ export function figureTests(ctx: () => KafkaE2e): void {
     const ids = await stack.query<{ id: string }>('SELECT toString(event_id) AS id FROM {db}.user_events_realtime GROUP BY event_id');
     const expected = new Set(ctx().gen.records.flatMap((rec) => (rec.kind === 'event' ? [rec.id] : [])));
     expect(ids.filter((x) => !expected.has(x.id))).toEqual([]);
+  });
+
+  test('fault harness: per user, in producer sequence, no event missing, duplicated or unexpected', async () => {
+    const { stack, gen } = ctx();
+    const seqs = new Map<string, number>();
+    const sent: Sent[] = gen.records.flatMap((rec) => {
+      if (rec.kind !== 'event') return [];
+      const seq = (seqs.get(rec.event.user_id) ?? 0) + 1;
+      seqs.set(rec.event.user_id, seq);
+      return [{ event_id: rec.id, user_id: rec.event.user_id, seq }];
+    });
+    const report = checkDelivery(sent, await stack.query<StoredRow>(STORED_ROWS_SQL));
+    expect(report).toMatchObject({ sent: sent.length, stored: sent.length, missing: [], duplicated: [], unexpected: [] });
   });
 
   test('the three materialized views count each event and transaction once', async () => {

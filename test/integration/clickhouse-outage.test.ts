@@ -8,6 +8,7 @@ import { EVENT_CE_TYPE } from '../../functions/steps/decode.js';
 import { encode, post } from '../../generator/cloudevents.js';
 import { eventAt, idOf } from '../unit/builders.js';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
+import { checkDelivery, STORED_ROWS_SQL, type Sent, type StoredRow } from '../helpers/fault-checker.js';
 import { startStack, waitFor, type Stack } from '../helpers/stack.js';
 
 const EVENTS = 3_000;
@@ -71,11 +72,13 @@ describe('ClickHouse down for 30 s', () => {
 
     // Copies stored twice (a batch that landed after its senders were told 503 and retried) are
     // cancelled by the sessionizer: every id ends with exactly one net copy, in the table and the views.
-    await waitFor(async () => {
-      const [r] = await stack.query<{ ids: string; off: string }>(
-        'SELECT count() AS ids, countIf(s != 1) AS off FROM (SELECT event_id, sum(sign) AS s FROM {db}.user_events_realtime GROUP BY event_id)');
-      return Number(r!.ids) === EVENTS && Number(r!.off) === 0 ? r : undefined;
-    }, 'every event stored once net', 60_000, 500);
+    // The producer's log (each event with its user and per-user sequence number) against ClickHouse.
+    const sent: Sent[] = Array.from({ length: EVENTS }, (_, n) => ({ event_id: idOf(n), user_id: userOf(n), seq: n }));
+    const report = await waitFor(async () => {
+      const r = checkDelivery(sent, await stack.query<StoredRow>(STORED_ROWS_SQL));
+      return r.missing.length + r.duplicated.length + r.unexpected.length === 0 ? r : undefined;
+    }, 'every event stored once net (no missing, duplicated or unexpected event)', 60_000, 500);
+    expect(report).toMatchObject({ sent: EVENTS, stored: EVENTS, missing: [], duplicated: [], unexpected: [] });
     const [total] = await stack.query<{ net: string }>('SELECT sum(sign) AS net FROM {db}.user_events_realtime');
     expect(Number(total!.net)).toBe(EVENTS);
     const types = await stack.api<{ events: number }[]>(`/api/event-types?from=${new Date(t0 - 60_000).toISOString()}&to=${new Date(t0 + EVENTS * 1_000 + 60_000).toISOString()}`);

@@ -9,6 +9,7 @@ import { encode } from '../../generator/cloudevents.js';
 import { eventAt, idOf } from '../unit/builders.js';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
 import { startSlowProxy } from '../helpers/slow-proxy.js';
+import { checkDelivery, STORED_ROWS_SQL, type Sent, type StoredRow } from '../helpers/fault-checker.js';
 import { startStack, waitFor, type Stack } from '../helpers/stack.js';
 
 const EVENTS = 3_000;
@@ -66,10 +67,12 @@ describe('ClickHouse slow', () => {
     expect(retryAfter.every((v) => v !== null && Number(v) >= 1)).toBe(true);
     expect(maxBuffered).toBeLessThanOrEqual(BUFFER_MAX_ROWS + PER_REQUEST);
 
-    await waitFor(async () => {
-      const [r] = await stack.query<{ ids: string; off: string }>(
-        'SELECT count() AS ids, countIf(s != 1) AS off FROM (SELECT event_id, sum(sign) AS s FROM {db}.user_events_realtime GROUP BY event_id)');
-      return Number(r!.ids) === EVENTS && Number(r!.off) === 0 ? r : undefined;
-    }, 'every event stored once net', 60_000, 500);
+    // The producer's log (each event with its user and per-user sequence number) against ClickHouse.
+    const sent: Sent[] = Array.from({ length: EVENTS }, (_, n) => ({ event_id: idOf(n), user_id: idOf(2_000_000 + (n % 30)), seq: n }));
+    const report = await waitFor(async () => {
+      const r = checkDelivery(sent, await stack.query<StoredRow>(STORED_ROWS_SQL));
+      return r.missing.length + r.duplicated.length + r.unexpected.length === 0 ? r : undefined;
+    }, 'every event stored once net (no missing, duplicated or unexpected event)', 60_000, 500);
+    expect(report).toMatchObject({ sent: EVENTS, stored: EVENTS, missing: [], duplicated: [], unexpected: [] });
   }, 240_000);
 });
