@@ -3,6 +3,7 @@ import { fromCents } from '../functions/core/money.js';
 import type { EventType, Transaction, UserEvent } from '../functions/schemas/events.js';
 import { createCatalog } from '../generator/catalog.js';
 import { createRandom } from '../generator/random.js';
+import { createMinHeap } from '../generator/min-heap.js';
 import { ACTIVITY, EVENT_MIX, TIER_MIX, corrupt, type GeneratedRecord, type KnownTier, type SimUser } from '../generator/simulate.js';
 
 /**
@@ -94,36 +95,10 @@ export function createStream(opts: StreamOptions) {
   /** A visit under way: its next event is generated when it is due, so memory holds visits, not events. */
   type Visit = { user: SimUser; act: number; types: EventType[]; i: number; device: 'desktop' | 'mobile' | 'tablet'; referrer?: string; viewed: Product[]; cart: Product[] };
   type Item = { t: number; seq: number; visit?: Visit; rec?: GeneratedRecord };
-  const heap: Item[] = [];
   let seq = 0;
-  const less = (a: Item, b: Item) => a.t < b.t || (a.t === b.t && a.seq < b.seq);
-  const swap = (i: number, j: number) => { const x = heap[i]!; heap[i] = heap[j]!; heap[j] = x; };
-  const push = (item: Item) => {
-    heap.push(item);
-    for (let i = heap.length - 1; i > 0;) {
-      const p = (i - 1) >> 1;
-      if (!less(heap[i]!, heap[p]!)) break;
-      swap(i, p);
-      i = p;
-    }
-  };
-  const pop = (): Item => {
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length) {
-      heap[0] = last;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-        if (m === i) break;
-        swap(m, i);
-        i = m;
-      }
-    }
-    return top;
-  };
+  const heap = createMinHeap<Item>((a, b) => a.t < b.t || (a.t === b.t && a.seq < b.seq));
+  const push = heap.push;
+  const pop = heap.pop;
 
   const transaction = (user: SimUser, orderId: string, p: Product, qty: number, t: number): Transaction => {
     const subtotal = p.priceCents * qty;
@@ -203,7 +178,7 @@ export function createStream(opts: StreamOptions) {
     take(n: number, nowMs: number): GeneratedRecord[] {
       const out: GeneratedRecord[] = [];
       while (out.length < n) {
-        if (!heap.length || heap[0]!.t > nowMs) { startVisit(nowMs); continue; }
+        if (!heap.size || heap.peek()!.t > nowMs) { startVisit(nowMs); continue; }
         const item = pop();
         const rec: GeneratedRecord = item.rec ?? (() => { const e = step(item.visit!, item.t); return { kind: 'event', id: e.event_id, event: e } as const; })();
         out.push(rec);
@@ -221,7 +196,7 @@ export function createStream(opts: StreamOptions) {
     prime(rate: number, nowMs: number, seconds = 30) {
       for (let t = nowMs - seconds * 1000; t < nowMs; t += 100) this.take(Math.round(rate / 10), t);
     },
-    get pending() { return heap.length; },
+    get pending() { return heap.size; },
   };
 }
 export type Stream = ReturnType<typeof createStream>;

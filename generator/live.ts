@@ -1,5 +1,6 @@
 import { createCatalog } from './catalog.js';
 import { createRandom } from './random.js';
+import { createMinHeap } from './min-heap.js';
 import { ACTIVITY, corrupt, createUsers, simulateSession, type GeneratedRecord, type SimUser } from './simulate.js';
 
 /**
@@ -16,34 +17,9 @@ export function createLiveShop(opts: { seed: number; rate: number; invalidShare?
   const users = createUsers(rnd, population, 0.05);
   const start = opts.startMs ?? Date.now();
   const idleMean = (u: SimUser) => 60 * 60_000 / ACTIVITY[u.tier];
-  // A binary heap of pending records by time: each user has its current visit queued.
-  const heap: { t: number; rec?: GeneratedRecord; visit?: SimUser; user?: SimUser }[] = [];
-  const push = (x: (typeof heap)[number]) => {
-    heap.push(x);
-    for (let i = heap.length - 1; i > 0;) {
-      const p = (i - 1) >> 1;
-      if (heap[p]!.t <= heap[i]!.t) break;
-      [heap[p], heap[i]] = [heap[i]!, heap[p]!];
-      i = p;
-    }
-  };
-  const pop = () => {
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length) {
-      heap[0] = last;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < heap.length && heap[l]!.t < heap[m]!.t) m = l;
-        if (r < heap.length && heap[r]!.t < heap[m]!.t) m = r;
-        if (m === i) break;
-        [heap[m], heap[i]] = [heap[i]!, heap[m]!];
-        i = m;
-      }
-    }
-    return top;
-  };
+  // Pending records by time: each user has its current visit queued.
+  const heap = createMinHeap<{ t: number; rec?: GeneratedRecord; visit?: SimUser; user?: SimUser }>((a, b) => a.t < b.t);
+  const { push, pop } = heap;
   let invalidCount = 0;
   const scheduleVisit = (user: SimUser, at: number) => {
     const visit = simulateSession(rnd, catalog, user, at, {}, ACTIVITY[user.tier]);
@@ -65,7 +41,7 @@ export function createLiveShop(opts: { seed: number; rate: number; invalidShare?
     /** Every record due by `nowMs`, in time order (plus, now and then, a broken one). */
     due(nowMs: number, max = Infinity): GeneratedRecord[] {
       const out: GeneratedRecord[] = [];
-      while (heap.length && heap[0]!.t <= nowMs && out.length < max) {
+      while (heap.size && heap.peek()!.t <= nowMs && out.length < max) {
         const { t, rec, user, visit } = pop();
         if (visit) { scheduleVisit(visit, t); continue; }
         if (!rec) continue;
