@@ -3,12 +3,8 @@
 // nothing it has not stored, its buffer stays bounded, and once the server is back the backlog
 // drains: every event is counted exactly once in the table and in the views.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CloudEvent } from 'cloudevents';
-import { EVENT_CE_TYPE } from '../../functions/steps/decode.js';
-import { encode, post } from '../../generator/cloudevents.js';
-import { eventAt, idOf } from '../unit/builders.js';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
-import { checkDelivery, STORED_ROWS_SQL, type Sent, type StoredRow } from '../helpers/fault-checker.js';
+import { deliveredOnce, faultEvents, sampleMax, startSenders } from '../helpers/fault-load.js';
 import { startStack, waitFor, type Stack } from '../helpers/stack.js';
 
 const EVENTS = 3_000;
@@ -16,7 +12,6 @@ const PER_REQUEST = 50;
 const BUFFER_MAX_ROWS = 2_000;
 const OUTAGE_MS = 30_000;
 const t0 = Date.now() - 3_600_000;
-const userOf = (n: number) => idOf(1_000_000 + (n % 40));
 
 describe('ClickHouse down for 30 s', () => {
   let server: Awaited<ReturnType<typeof startClickHouseServer>>;
@@ -31,53 +26,27 @@ describe('ClickHouse down for 30 s', () => {
   });
 
   test('503 while it is down, nothing acknowledged unstored, bounded buffer, every event counted once after', async () => {
-    const requests = Array.from({ length: EVENTS / PER_REQUEST }, (_, r) =>
-      encode('batch', Array.from({ length: PER_REQUEST }, (_, i) => {
-        const n = r * PER_REQUEST + i;
-        return new CloudEvent({ id: `ce-${n}`, source: '/test/outage', type: EVENT_CE_TYPE, datacontenttype: 'application/json', data: eventAt(t0 + n * 1_000, { id: n, user: userOf(n) }) }, false);
-      })));
-    const statuses: number[] = [];
-    let maxBuffered = 0;
-    const sampler = setInterval(() => { maxBuffered = Math.max(maxBuffered, stack.ingest.writer.bufferedRows); }, 20);
+    const { requests, sent } = faultEvents({ events: EVENTS, perRequest: PER_REQUEST, users: 40, userBase: 1_000_000, source: '/test/outage', startMs: t0 });
+    const buffered = sampleMax(() => stack.ingest.writer.bufferedRows);
+    // ~ 8 senders x 50 events every 0.1 s: a steady stream.
+    const load = startSenders(`${stack.ingestUrl}/`, requests, { senders: 8, retryMs: 500, pauseMs: 100 });
 
-    // A sender that retries until it gets 200, as KafkaSource does (honouring Retry-After).
-    let next = 0;
-    const sender = async () => {
-      while (next < requests.length) {
-        const msg = requests[next++]!;
-        for (;;) {
-          const a = await post(`${stack.ingestUrl}/`, msg).catch(() => ({ status: 0, body: undefined }));
-          statuses.push(a.status);
-          if (a.status === 200) break;
-          await new Promise((r) => setTimeout(r, 500));
-        }
-        await new Promise((r) => setTimeout(r, 100)); // ~ 8 senders x 50 events / 0.1 s: a steady stream
-      }
-    };
-    const sending = Promise.all(Array.from({ length: 8 }, sender));
-
-    await waitFor(() => (next >= requests.length / 4 ? true : undefined), 'a quarter of the stream sent', 60_000, 20);
+    await waitFor(() => (load.started >= requests.length / 4 ? true : undefined), 'a quarter of the stream sent', 60_000, 20);
     await server.kill();
-    const downAt = statuses.length;
+    const downAt = load.statuses.length;
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
-    const during = statuses.slice(downAt);
+    const during = load.statuses.slice(downAt);
     await server.restart();
-    await sending;
-    clearInterval(sampler);
+    await load.done;
 
     expect(during.filter((s) => s === 503).length).toBeGreaterThan(0);
     expect(during.filter((s) => s === 200).length).toBe(0); // nothing acknowledged while nothing could be stored
-    expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
-    expect(maxBuffered).toBeLessThanOrEqual(BUFFER_MAX_ROWS + PER_REQUEST);
+    expect(load.statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+    expect(buffered.stop()).toBeLessThanOrEqual(BUFFER_MAX_ROWS + PER_REQUEST);
 
     // Copies stored twice (a batch that landed after its senders were told 503 and retried) are
     // cancelled by the sessionizer: every id ends with exactly one net copy, in the table and the views.
-    // The producer's log (each event with its user and per-user sequence number) against ClickHouse.
-    const sent: Sent[] = Array.from({ length: EVENTS }, (_, n) => ({ event_id: idOf(n), user_id: userOf(n), seq: n }));
-    const report = await waitFor(async () => {
-      const r = checkDelivery(sent, await stack.query<StoredRow>(STORED_ROWS_SQL));
-      return r.missing.length + r.duplicated.length + r.unexpected.length === 0 ? r : undefined;
-    }, 'every event stored once net (no missing, duplicated or unexpected event)', 60_000, 500);
+    const report = await deliveredOnce(stack, sent);
     expect(report).toMatchObject({ sent: EVENTS, stored: EVENTS, missing: [], duplicated: [], unexpected: [] });
     const [total] = await stack.query<{ net: string }>('SELECT sum(sign) AS net FROM {db}.user_events_realtime');
     expect(Number(total!.net)).toBe(EVENTS);
