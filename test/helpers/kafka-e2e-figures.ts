@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import { fromCents } from '../../functions/core/money.js';
 import { FUNNEL_STEPS } from '../../functions/schemas/events.js';
-import { DEAD_LETTER_TOPIC, readWholeTopic, TOPICS, type KafkaE2e } from './kafka-e2e.js';
+import { DEAD_LETTER_TOPIC, readWholeTopic, TOPICS, type duplicateFigures, type KafkaE2e } from './kafka-e2e.js';
 import { checkDelivery, STORED_ROWS_SQL, type Sent, type StoredRow } from './fault-checker.js';
 
 /**
@@ -10,6 +10,19 @@ import { checkDelivery, STORED_ROWS_SQL, type Sent, type StoredRow } from './fau
  * test/e2e/ingest-to-analytics.test.ts), the invalid records must be in the dead-letter table and
  * topic with their reason, and nothing may be lost.
  */
+/** The faults must have caused redeliveries, each stored again by another replica and then cancelled. */
+export function redeliveryTest(figures: () => Awaited<ReturnType<typeof duplicateFigures>>): void {
+  test('the faults caused redeliveries; each was stored again by another replica and then cancelled', () => {
+    const f = figures();
+    expect(f.redeliveries).toBeGreaterThan(0);
+    expect(f.redeliveredElsewhere).toBeGreaterThan(0);
+    expect(f.cancelledEventCopies + f.cancelledTransactionCopies).toBeGreaterThan(0);
+    // Every stored copy beyond the first has exactly one cancelling row.
+    expect(f.storedEventRows - f.cancelledEventCopies).toBe(f.events);
+    expect(f.storedTransactionRows - f.cancelledTransactionCopies).toBe(f.transactions);
+  });
+}
+
 export function figureTests(ctx: () => KafkaE2e): void {
   test('the generated data has the shape the checks rely on', () => {
     const { truth } = ctx();
