@@ -75,12 +75,14 @@ function base(deps: Deps) {
   return { counters, latency, sentSeries, ackedSeries, logSent, answered };
 }
 
-async function withRetries(post: () => Promise<{ status: number; retryAfterS?: number }>, counters: LoadCounters): Promise<number> {
+/** Posts one request, retrying connection errors and retryable answers (503/429 after the ingest's 1 s Retry-After). */
+async function postWithRetries(client: HttpClient, ingest: URL, headers: Record<string, string>, body: string, counters: LoadCounters): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     let status = 0;
     let retryAfterS: number | undefined;
     try {
-      ({ status, retryAfterS } = await post());
+      ({ status } = await client.post(ingest, headers, body));
+      if (status === 503 || status === 429) retryAfterS = 1;
     } catch (err) {
       status = 0;
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message.replace(/\d+/g, 'N');
@@ -102,10 +104,7 @@ export function createHttpLoad(client: HttpClient, ingest: URL, deps: Deps): Loa
       b.logSent(records, intendedMs, markers);
       for (const r of records) {
         const { headers, body } = binaryRequest(r);
-        void withRetries(async () => {
-          const a = await client.post(ingest, headers, body);
-          return { status: a.status, retryAfterS: a.status === 503 || a.status === 429 ? 1 : undefined };
-        }, b.counters).then((status) => b.answered(1, intendedMs, status));
+        void postWithRetries(client, ingest, headers, body, b.counters).then((status) => b.answered(1, intendedMs, status));
       }
     },
     drain: (timeoutMs) => drainUntil(() => client.outstanding === 0, timeoutMs),
@@ -125,10 +124,7 @@ export function createBatchLoad(client: HttpClient, ingest: URL, batchSize: numb
     pending = [];
     if (!batch.length) return;
     const body = batchBody(batch);
-    void withRetries(async () => {
-      const a = await client.post(ingest, { 'content-type': BATCH_CONTENT_TYPE }, body);
-      return { status: a.status, retryAfterS: a.status === 503 || a.status === 429 ? 1 : undefined };
-    }, b.counters).then((status) => b.answered(batch.length, intendedMs, status));
+    void postWithRetries(client, ingest, { 'content-type': BATCH_CONTENT_TYPE }, body, b.counters).then((status) => b.answered(batch.length, intendedMs, status));
   };
   return {
     ...b,
