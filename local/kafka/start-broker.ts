@@ -68,6 +68,21 @@ function installExitHook(): void {
  * formatted on first use and kept, like a real broker's.
  */
 export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
+  // The ports picked here are free when picked, but the JVM binds them seconds later: on a busy
+  // machine another process (often an outgoing connection's ephemeral port) can take one in
+  // between, and the broker exits at start. Ports it picked itself are then simply picked again.
+  const picksPorts = (options.port ?? DEFAULT_KAFKA_PORT) === 0 || options.controllerPort === undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (!picksPorts || attempt >= 3 || !/exited during start/.test((error as Error).message)) throw error;
+      options.logger?.warn({ attempt, err: (error as Error).message.split('\n')[0] }, 'Kafka broker exited at start (a port race?); trying with new ports');
+    }
+  }
+}
+
+async function startOnce(options: KafkaBrokerOptions): Promise<KafkaBroker> {
   const log = options.logger;
   const version = options.version ?? KAFKA_VERSION;
   const dataDir = resolve(options.dataDir ?? DEFAULT_KAFKA_DATA_DIR);

@@ -35,7 +35,7 @@ import { startStack, waitFor, type Stack } from './stack.js';
  * waiting requests fail, a batch already being written may still land); a fresh replica (new
  * memory, so it has seen nothing) then listens on the same port.
  *
- * The broker runs with time retention off (see startBrokerWithRetry). Environment knobs for
+ * The broker runs with time retention off (see startRetentionlessBroker). Environment knobs for
  * debugging: KAFKA_E2E_VERBOSE=1 prints the timeline as it happens (and progress every 5 s),
  * KAFKA_E2E_KEEP_DATA=1 keeps the broker's folder, TEST_LOG_LEVEL=info shows the replicas' and the
  * dispatcher's logs.
@@ -189,25 +189,13 @@ function createReplicaSlot(index: number, stack: Stack, router: Router): Replica
   return slot;
 }
 
-/**
- * startKafkaBroker picks free ports, then the JVM binds them a few seconds later; on a busy machine
- * another process (often an outgoing connection's ephemeral port) can take one in between and the
- * broker dies with "Address already in use". A few bounded attempts, same data folder.
- */
-async function startBrokerWithRetry(dataDir: string): Promise<KafkaBroker> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // Retention off on this broker. The generator's records carry their event time (hours to months
-      // ago) as the Kafka record timestamp, and the local broker's time retention (24 h) deletes such
-      // records at its first retention check, 30 s after start: a dispatcher that restarts from a
-      // committed offset then gets OFFSET_OUT_OF_RANGE, kafkajs resets it to the new log start, and the
-      // records it had not delivered yet are silently gone (seen here; see the report of issue 4).
-      return await startKafkaBroker({ port: 0, dataDir, logger: testLogger(), serverOverrides: { 'log.retention.ms': -1 } });
-    } catch (error) {
-      if (attempt >= 3 || !/Address already in use/.test((error as Error).message)) throw error;
-      console.warn(`kafka-e2e: broker start attempt ${attempt} lost a port race; trying again`);
-    }
-  }
+async function startRetentionlessBroker(dataDir: string): Promise<KafkaBroker> {
+  // Retention off on this broker. The generator's records carry their event time (hours to months
+  // ago) as the Kafka record timestamp, and the local broker's time retention (24 h) deletes such
+  // records at its first retention check, 30 s after start: a dispatcher that restarts from a
+  // committed offset then gets OFFSET_OUT_OF_RANGE, kafkajs resets it to the new log start, and the
+  // records it had not delivered yet are silently gone (seen here; see the report of issue 4).
+  return startKafkaBroker({ port: 0, dataDir, logger: testLogger(), serverOverrides: { 'log.retention.ms': -1 } });
 }
 
 /** Every record of a topic up to its end offsets now (so copies are read too), values parsed as JSON. */
@@ -314,7 +302,7 @@ export async function startKafkaE2e(opts: KafkaE2eOptions): Promise<KafkaE2e> {
     while (cleanups.length) await cleanups.pop()?.().catch((err: unknown) => console.warn('kafka-e2e cleanup:', (err as Error).message));
   };
   try {
-    const broker = await startBrokerWithRetry(dataDir);
+    const broker = await startRetentionlessBroker(dataDir);
     cleanups.push(() => broker.stop());
     await ensureTopics(broker.brokers);
     note(`broker ${broker.brokers} up, topics created`);
