@@ -7,6 +7,8 @@ const TOUCHED = `t AS (
       SELECT user_id, min(timestamp) AS min_ts, max(timestamp) AS max_ts FROM {db}.user_events_realtime
       WHERE ${WINDOW} AND cityHash64(user_id) % {chunks:UInt32} = {chunk:UInt32}
       GROUP BY user_id)`;
+/** A stored row's contents: everything but sign and stored_at (a cancel copies the row it cancels, with its own stored_at). */
+export const COPY_KEY = 'cityHash64(* EXCEPT (sign, stored_at))';
 const SESSION_COLUMNS = `toString(session_id) AS session_id, toString(user_id) AS user_id, user_tier, start_time, end_time, duration_ms,
            event_count, event_type_counts, page_views, purchases, revenue, converted, entry_page, exit_page,
            is_closed, closed_by, is_deleted, version`;
@@ -20,7 +22,9 @@ export const SESSIONIZER_QUERIES = {
   /**
    * One chunk of those users (by hash), each with every stored event from the start of the
    * earliest session the new events could touch, copies and cancels netted out per event id.
-   * Grouped per user, so a chunk travels as few rows.
+   * Grouped per user, so a chunk travels as few rows. The values are any copy's: for an id with
+   * more than one positive copy (rare) the sessionizer reads them all (eventCopies) and uses the
+   * first stored copy's.
    */
   chunkEvents: `
     WITH ${TOUCHED},
@@ -68,21 +72,22 @@ export const SESSIONIZER_QUERIES = {
 
   openCount: `SELECT count() AS open FROM {db}.user_sessions_realtime FINAL WHERE is_closed = 0 AND is_deleted = 0`,
 
-  /** One full row of each given event, to copy as its cancelling row. */
-  eventRows: `
-    SELECT * EXCEPT (stored_at) FROM {db}.user_events_realtime
-    WHERE user_id IN {users:Array(UUID)} AND event_id IN {ids:Array(UUID)} AND sign = 1
-    LIMIT 1 BY event_id`,
+  /**
+   * Every stored row (copies and cancels) of the given events, each with `copy_key`: a hash of the
+   * row without sign and stored_at, equal for a copy and the cancel that copies it, and the
+   * tie-break when two copies were stored in the same millisecond (see functions/steps/copies.ts).
+   * Asked only for the rare ids stored more than once.
+   */
+  eventCopies: `
+    SELECT *, toString(${COPY_KEY}) AS copy_key FROM {db}.user_events_realtime
+    WHERE user_id IN {users:Array(UUID)} AND event_id IN {ids:Array(UUID)}`,
 
-  /** Transactions stored in the window with more than one uncancelled copy, one full row each. */
+  /** Every stored row (copies and cancels, with `copy_key`) of the transactions stored in the window that have more than one uncancelled copy. */
   duplicateTransactions: `
-    SELECT * EXCEPT (stored_at), d.net AS net, d.positives AS positives
-    FROM {db}.transactions_realtime AS x
-    INNER JOIN (
-      SELECT transaction_id, sum(sign) AS net, countIf(sign > 0) AS positives FROM {db}.transactions_realtime
+    SELECT *, toString(${COPY_KEY}) AS copy_key FROM {db}.transactions_realtime
+    WHERE transaction_id IN (
+      SELECT transaction_id FROM {db}.transactions_realtime
       WHERE transaction_id IN (SELECT transaction_id FROM {db}.transactions_realtime WHERE ${WINDOW})
-      GROUP BY transaction_id HAVING net > 1
-    ) AS d ON x.transaction_id = d.transaction_id
-    WHERE x.sign = 1
-    LIMIT 1 BY x.transaction_id`,
+      GROUP BY transaction_id HAVING sum(sign) > 1
+    )`,
 } as const;

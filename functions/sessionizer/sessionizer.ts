@@ -7,6 +7,7 @@ import type { EventType } from '../schemas/events.js';
 import {
   diffSessions, isClosed, nextWatermark, sessionRow, splitSessions, type SessionRow, type StoredEvent,
 } from '../steps/sessionize.js';
+import { resolveCopies, type StoredCopy } from '../steps/copies.js';
 import { SESSIONIZER_QUERIES as Q } from './queries.js';
 
 /**
@@ -19,9 +20,10 @@ import { SESSIONIZER_QUERIES as Q } from './queries.js';
  * make a session wrong.
  *
  * It also makes the counts exact under at-least-once delivery: an event or transaction stored
- * twice (a redelivery that reached another replica, or this one after a restart) gets one
- * cancelling row (sign = -1) per extra copy, inserted with a token derived from the copy count, so
- * the cancel itself can never be applied twice.
+ * more than once (a redelivery that reached another replica, or this one after a restart, even
+ * with a changed payload) counts as its first stored copy: every other copy gets a cancelling row
+ * equal to it (sign = -1), inserted with a token derived from the rows seen, so the cancel itself
+ * can never be applied twice, and sessions are computed from the first stored copy too.
  *
  * State between runs: the read cursor and the watermark, in `sessionizer_state`.
  */
@@ -33,6 +35,8 @@ export type SessionizerOptions = Pick<Config, 'CLICKHOUSE_DATABASE' | 'SESSION_G
 };
 
 type Row = Record<string, unknown>;
+/** A DateTime64 as ClickHouse answers it ('YYYY-MM-DD hh:mm:ss.sss', UTC), in ms. */
+const chMs = (t: string) => Date.parse(`${t.replace(' ', 'T')}Z`);
 const ch64 = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 
 export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHouseClient; metrics: Metrics; log: Logger }) {
@@ -105,20 +109,19 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       query<SessionRow>(Q.chunkSessions, params),
     ]);
 
-    // Exactly-once counts: cancel every uncancelled copy beyond the first.
-    const dups = new Map<string, { user: string; net: number; positives: number }>();
-    for (const u of users) for (const e of u.events) if (Number(e[7]) > 1) dups.set(e[0], { user: u.user_id, net: Number(e[7]), positives: Number(e[8]) });
+    // Exactly-once counts, the first stored copy winning: an id stored more than once (rare) is read
+    // in full, each uncancelled copy beyond the first stored is cancelled with its own contents, and
+    // the session below is computed from the first stored copy's values, as the views will count it.
+    // (Ids whose extra copies are cancelled already are read again while their user is recomputed, for the winner's values.)
+    const multi = new Map<string, string>(); // `${user}/${id}` -> user, for ids with more than one positive copy
+    for (const u of users) for (const e of u.events) if (Number(e[8]) > 1) multi.set(`${u.user_id}/${e[0]}`, u.user_id);
+    const winners = new Map<string, Row>();
     let cancelled = 0;
-    if (dups.size) {
-      const full = await query<Row>(Q.eventRows, { users: [...new Set([...dups.values()].map((d) => d.user))], ids: [...dups.keys()] });
-      const cancels = full.flatMap((row) => Array.from({ length: dups.get(String(row.event_id))!.net - 1 }, () => ({ ...row, sign: -1 })));
-      // One insert for the chunk. Its token names every id with the copy count the cancel answers,
-      // so a rerun that sees the same copies re-sends the same token and cannot cancel twice.
-      const token = [...dups].map(([id, d]) => `${id}:${d.positives}`).sort().join(',');
-      await insert('user_events_realtime', cancels, `cancel:${createHash('sha256').update(token).digest('hex')}`);
-      cancelled = cancels.length;
-      metrics.duplicatesDropped.inc(cancelled);
-      log.info({ events: dups.size, cancelled }, 'cancelled duplicate event copies');
+    if (multi.size) {
+      const rows = await query<StoredCopy>(Q.eventCopies, { users: [...new Set(multi.values())], ids: [...new Set([...multi.keys()].map((k) => k.slice(k.indexOf('/') + 1)))] });
+      const r = await cancelCopies('user_events_realtime', 'cancel', rows, (row) => `${String(row.user_id)}/${String(row.event_id)}`, (key) => multi.has(key));
+      for (const [key, winner] of r.winners) winners.set(key, winner);
+      cancelled = r.cancelled;
     }
 
     const byUser = new Map<string, StoredEvent[]>();
@@ -128,7 +131,10 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       const list: StoredEvent[] = [];
       for (const [id, type, ts, page, price, qty, tier, net, , isNew] of u.events) {
         if (Number(net) <= 0) continue;
-        const e: StoredEvent = { event_id: id, user_id: u.user_id, user_tier: tier, event_type: type, timestampMs: Number(ts), page_url: page, price, quantity: Number(qty) };
+        const w = winners.get(`${u.user_id}/${id}`);
+        const e: StoredEvent = w
+          ? { event_id: id, user_id: u.user_id, user_tier: String(w.user_tier), event_type: w.event_type as EventType, timestampMs: chMs(String(w.timestamp)), page_url: String(w.page_url), price: String(w.price), quantity: Number(w.quantity) }
+          : { event_id: id, user_id: u.user_id, user_tier: tier, event_type: type, timestampMs: Number(ts), page_url: page, price, quantity: Number(qty) };
         list.push(e);
         if (Number(isNew) && e.timestampMs > maxNewMs) maxNewMs = e.timestampMs;
         if (Number(isNew) && e.timestampMs < watermark) {
@@ -170,14 +176,41 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     return writes.length;
   }
 
+  /**
+   * Cancels every uncancelled copy beyond the first stored of each id (functions/steps/copies.ts),
+   * in one insert. Its token names every row the decision was made on, so a rerun (or a second
+   * sessionizer) that sees the same copies and cancels re-sends the same token and cannot cancel
+   * twice; one that sees the cancels already stored has nothing left to cancel.
+   */
+  async function cancelCopies(table: string, kind: string, rows: StoredCopy[], keyOf: (row: StoredCopy) => string, wanted: (key: string) => boolean = () => true) {
+    const byKey = new Map<string, StoredCopy[]>();
+    for (const row of rows) {
+      const key = keyOf(row);
+      if (wanted(key)) byKey.set(key, [...(byKey.get(key) ?? []), row]);
+    }
+    const winners = new Map<string, Row>();
+    const cancels: Row[] = [];
+    const seen: string[] = [];
+    for (const [key, copies] of byKey) {
+      const r = resolveCopies(copies);
+      if (!r) continue;
+      winners.set(key, r.winner);
+      if (r.firstCancelled) log.warn({ table, key }, 'the first stored copy was cancelled before the first-stored rule; the first one left counts');
+      if (!r.cancels.length) continue;
+      cancels.push(...r.cancels);
+      seen.push(`${key}=${r.seen}`);
+    }
+    if (cancels.length) {
+      await insert(table, cancels, `${kind}:${createHash('sha256').update(seen.sort().join(',')).digest('hex')}`);
+      metrics.duplicatesDropped.inc(cancels.length);
+      log.info({ table, ids: seen.length, cancelled: cancels.length }, 'cancelled duplicate copies (the first stored copy counts)');
+    }
+    return { winners, cancelled: cancels.length };
+  }
+
   async function cancelDuplicateTransactions(since: number, until: number) {
-    const dups = await query<Row & { net: string; positives: string }>(Q.duplicateTransactions, { since: ch64(since), until: ch64(until) });
-    const cancels = dups.flatMap(({ net, positives: _, ...row }) => Array.from({ length: Number(net) - 1 }, () => ({ ...row, sign: -1 })));
-    const token = dups.map((d) => `${d.transaction_id}:${d.positives}`).sort().join(',');
-    if (cancels.length) await insert('transactions_realtime', cancels, `cancel-tx:${createHash('sha256').update(token).digest('hex')}`);
-    const n = cancels.length;
-    if (n) log.info({ transactions: dups.length, cancelled: n }, 'cancelled duplicate transaction copies');
-    return n;
+    const rows = await query<StoredCopy>(Q.duplicateTransactions, { since: ch64(since), until: ch64(until) });
+    return rows.length ? (await cancelCopies('transactions_realtime', 'cancel-tx', rows, (row) => String(row.transaction_id))).cancelled : 0;
   }
 
   let timer: NodeJS.Timeout | undefined;
