@@ -41,6 +41,7 @@ export function functionConfig(v: Values, f: FunctionValues): Record<string, str
           BATCH_MAX_ROWS: String(b.maxRows),
           BATCH_MAX_AGE_MS: String(b.maxAgeMs),
           BUFFER_MAX_ROWS: String(b.bufferMaxRows),
+          ACK_BUDGET_MS: String(v.delivery.ackBudgetMs),
           // The memory limit counts these; pinned so a new code default cannot outgrow it.
           DEDUPE_WINDOW: String(v.inputs.config.dedupeWindow),
           TIER_CACHE_WARM_MAX: String(v.inputs.config.tierCacheWarmMax),

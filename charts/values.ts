@@ -453,6 +453,8 @@ export interface Values {
     readonly retryAfterMax: string;
     /** Total backoff before an event is dead-lettered (s). */
     readonly totalBackoffSeconds: number;
+    /** ACK_BUDGET_MS: the ingest refuses rows it could not store before the delivery timeout. */
+    readonly ackBudgetMs: number;
   };
 }
 
@@ -616,6 +618,11 @@ export function deriveValues(inputs: Inputs = DEFAULT_INPUTS): Values {
   // A request is held at most one flush window plus one insert; four times that before giving up.
   const timeoutSeconds = Math.ceil(4 * (batching.maxAgeMs + batching.insertP99Ms) / 1000);
   ensure(timeoutSeconds < ingest.timeoutSeconds, 'delivery timeout (s)', timeoutSeconds, `must be shorter than ingest's Knative timeout (${ingest.timeoutSeconds} s)`);
+  // The ingest's breaker refuses rows it could not acknowledge in time: a row acknowledged after
+  // KafkaSource gave up is redelivered anyway. A fifth of the timeout is left for the answer's way
+  // back; the budget must still hold a healthy flush window and insert, or it would refuse always.
+  const ackBudgetMs = Math.floor(timeoutSeconds * 1000 * 0.8);
+  ensure(ackBudgetMs >= 2 * (batching.maxAgeMs + batching.insertP99Ms), 'ACK_BUDGET_MS', ackBudgetMs, 'must hold two flush windows and inserts, or a healthy ingest would refuse rows');
 
   // ClickHouse must recognise a retried block for as long as retries go on: flushes/s at
   // max-scale (one block per table per flush) times the retry horizon.
@@ -676,6 +683,7 @@ export function deriveValues(inputs: Inputs = DEFAULT_INPUTS): Values {
       timeout: iso(timeoutSeconds),
       retryAfterMax: iso(del.retryAfterMaxSeconds),
       totalBackoffSeconds,
+      ackBudgetMs,
     },
   };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { createAckBreaker, nextAverage, predictAckMs } from '../core/ack-breaker.js';
 import { BackpressureError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -12,7 +13,9 @@ import type { Metrics } from '../core/metrics.js';
  * Each sealed batch carries an id; its inserts use it as `insert_deduplication_token`, so a retry
  * after a timeout cannot store a block twice. A batch that keeps failing stays at the head of the
  * queue and is retried (same token) until ClickHouse takes it: its callers are told to retry after
- * `maxRetries`, and new rows are refused (503) meanwhile, so memory stays bounded.
+ * `maxRetries`, and new rows are refused (503) meanwhile, so memory stays bounded. When ClickHouse
+ * is slow rather than failing, the breaker (core/ack-breaker.ts) refuses new rows once they could
+ * not be acknowledged within `ackBudgetMs`.
  */
 export type Row = Record<string, unknown>;
 export type Batch = { id: string; tables: Map<string, Row[]>; rows: number };
@@ -31,6 +34,8 @@ export type BatchWriterOptions = {
   maxAgeMs: number;
   bufferMaxRows: number;
   maxRetries: number;
+  /** New rows are refused (503) while the predicted wait for their acknowledgement is longer. */
+  ackBudgetMs: number;
   /** Called once the batch is stored. */
   stored?: (batch: Batch, nowMs: number) => void;
 };
@@ -45,8 +50,33 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
   let working = false;
   let failing = false;
   let closed = false;
+  let insertMs = 0;
+  let headStartedAt = 0;
+  const breaker = createAckBreaker({ budgetMs: opts.ackBudgetMs });
 
   const buffered = () => (open?.rows ?? 0) + sealed.reduce((s, b) => s + b.rows, 0);
+
+  /** The breaker's state now; the gauge and the log follow every change. */
+  function breakerState() {
+    const now = Date.now();
+    const wasTripped = breaker.tripped;
+    const state = breaker.evaluate(failing, predictAckMs({
+      openRemainingMs: open && open.rows > 0 ? Math.max(0, opts.maxAgeMs - (now - open.firstAt)) : opts.maxAgeMs,
+      queued: sealed.length,
+      headElapsedMs: headStartedAt ? now - headStartedAt : 0,
+      insertMs,
+    }), sealed.length === 0 && !(open && open.rows > 0));
+    if (breaker.tripped !== wasTripped) {
+      metrics.clickhouseBreakerOpen.set(breaker.tripped ? 1 : 0);
+      if (state.open) {
+        metrics.clickhouseBreakerOpens.inc({ reason: state.reason });
+        log.warn({ reason: state.reason, queuedBatches: sealed.length, insertMs: Math.round(insertMs), budgetMs: opts.ackBudgetMs }, 'ClickHouse breaker open: refusing new rows (503)');
+      } else {
+        log.info({ queuedBatches: sealed.length, insertMs: Math.round(insertMs) }, 'ClickHouse breaker closed: taking rows again');
+      }
+    }
+    return state;
+  }
 
   function newPending(): Pending {
     let settle!: (e?: Error) => void;
@@ -72,6 +102,7 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
         const batch = sealed[0]!;
         await writeWithRetry(batch);
         sealed.shift();
+        headStartedAt = 0;
         for (const w of batch.waiters) w.resolve();
         batch.settle();
       }
@@ -83,6 +114,7 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
   async function writeWithRetry(batch: Pending) {
     for (let attempt = 0; ; attempt++) {
       const t0 = performance.now();
+      headStartedAt = Date.now();
       try {
         for (const [table, rows] of batch.tables) {
           if (rows.length === 0) continue;
@@ -93,11 +125,13 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
         }
         const seconds = (performance.now() - t0) / 1000;
         metrics.flushDuration.observe(seconds);
+        insertMs = nextAverage(insertMs, seconds * 1000);
         metrics.batchRows.observe(batch.rows);
         for (const [table, rows] of batch.tables) metrics.eventsStored.inc({ table }, rows.length);
         opts.stored?.(batch, Date.now());
         if (failing) log.info({ batch: batch.id }, 'ClickHouse writes recovered');
         failing = false;
+        breakerState();
         log.debug({ batch: batch.id, rows: batch.rows, ms: Math.round(seconds * 1000) }, 'batch stored');
         return;
       } catch (err) {
@@ -115,6 +149,7 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
           log.error({ batch: batch.id, rows: batch.rows, attempts: attempt + 1, err: (err as Error).message }, 'ClickHouse insert keeps failing; answering 503 and retrying the batch');
           const e = new BackpressureError(`ClickHouse insert failed: ${(err as Error).message}`, 2);
           for (const w of batch.waiters.splice(0)) w.reject(e);
+          breakerState();
         } else {
           log.warn({ batch: batch.id, attempt: attempt + 1, err: (err as Error).message }, 'ClickHouse insert failed, retrying');
         }
@@ -143,7 +178,13 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
     /** Buffers rows (table -> rows) and settles once they are stored. */
     add(rowsByTable: Record<string, Row[]>): Promise<void> {
       if (closed) return Promise.reject(new BackpressureError('shutting down', 1));
-      if (failing) return Promise.reject(new BackpressureError('ClickHouse is not accepting writes', 2));
+      const state = breakerState();
+      if (state.open) {
+        return Promise.reject(new BackpressureError(
+          state.reason === 'failing' ? 'ClickHouse is not accepting writes' : `ClickHouse is slow: rows taken now would wait past the ${opts.ackBudgetMs} ms acknowledgement budget`,
+          state.retryAfterS,
+        ));
+      }
       if (buffered() >= opts.bufferMaxRows) return Promise.reject(new BackpressureError(`buffer full (${buffered()} rows)`, 1));
       const batch = (open ??= newPending());
       let n = 0;
@@ -188,6 +229,7 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
     },
     get bufferedRows() { return buffered(); },
     get healthy() { return !failing; },
+    get breakerOpen() { return breaker.tripped; },
   };
 }
 export type BatchWriter = ReturnType<typeof createBatchWriter>;

@@ -22,6 +22,7 @@ const ConfigSchema = Type.Object({
   // Back-pressure: beyond this many buffered rows, requests get 503 instead of growing memory.
   BUFFER_MAX_ROWS: Type.Integer({ minimum: 1, default: 50_000 }),
   INSERT_MAX_RETRIES: Type.Integer({ minimum: 0, default: 5 }),
+  ACK_BUDGET_MS: Type.Integer({ minimum: 1, default: 10_000, description: 'ClickHouse breaker: requests get 503 while their rows could not be stored within this long (keep it under the sender\'s timeout)' }),
   TIER_CACHE_TTL_S: Type.Integer({ minimum: 1, default: 900, description: 'tier cache TTL (15 minutes)' }),
   TIER_UNKNOWN_TTL_S: Type.Integer({ minimum: 1, default: 60, description: 'how long "not in PostgreSQL" is believed' }),
   TIER_CACHE_WARM_MAX: Type.Integer({ minimum: 0, default: 200_000, description: 'users loaded into the cache at start' }),

@@ -36,6 +36,8 @@ export function createMetrics(registry = new client.Registry()) {
     lateEvents: new client.Counter({ name: 'speed_layer_late_events_total', help: 'Events older than the watermark when they arrived', registers: r }),
     watermark: new client.Gauge({ name: 'speed_layer_watermark_seconds', help: 'Event-time watermark (unix seconds)', registers: r }),
     deadLetterWrites: new client.Counter({ name: 'speed_layer_dead_letter_writes_total', help: 'Rows written to dead_letter_events', registers: r }),
+    clickhouseBreakerOpen: new client.Gauge({ name: 'speed_layer_clickhouse_breaker_open', help: '1 while new rows are refused (503) because ClickHouse keeps failing or is too slow to acknowledge them within ACK_BUDGET_MS', registers: r }),
+    clickhouseBreakerOpens: new client.Counter({ name: 'speed_layer_clickhouse_breaker_opens_total', help: 'Times the ClickHouse breaker opened, by reason (failing, slow)', labelNames: ['reason'], registers: r }),
     backpressure: new client.Counter({ name: 'speed_layer_backpressure_rejections_total', help: 'Requests answered 503 because the buffer or ClickHouse was saturated', registers: r }),
     queryDuration: new client.Histogram({ name: 'speed_layer_query_duration_seconds', help: 'Analytics API query latency by endpoint', labelNames: ['endpoint'], buckets: latency, registers: r }),
     queryFailures: new client.Counter({ name: 'speed_layer_query_failures_total', help: 'Analytics API queries that failed', labelNames: ['endpoint'], registers: r }),

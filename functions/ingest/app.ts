@@ -30,6 +30,7 @@ export function createIngest(config: Config, deps: { ch: ClickHouseClient; tiers
     {
       database: config.CLICKHOUSE_DATABASE, maxRows: config.BATCH_MAX_ROWS, maxAgeMs: config.BATCH_MAX_AGE_MS,
       bufferMaxRows: config.BUFFER_MAX_ROWS, maxRetries: config.INSERT_MAX_RETRIES,
+      ackBudgetMs: config.ACK_BUDGET_MS,
       stored: (batch, now) => {
         for (const row of batch.tables.get('user_events_realtime') ?? []) metrics.freshness.observe(Math.max(0, now - Date.parse(row.timestamp as string)) / 1000);
       },

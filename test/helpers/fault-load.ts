@@ -10,14 +10,15 @@ import { waitFor, type Stack } from './stack.js';
  * from `startMs`, spread over `users` users) in batch requests of `perRequest`, with the producer's
  * log the harness checks against: each event with its user and per-user sequence number.
  */
-export function faultEvents(opts: { events: number; perRequest: number; users: number; userBase: number; source: string; startMs: number }) {
+export function faultEvents(opts: { events: number; perRequest: number; users: number; userBase: number; source: string; startMs: number; firstId?: number }) {
   const userOf = (n: number) => idOf(opts.userBase + (n % opts.users));
-  const sent: Sent[] = Array.from({ length: opts.events }, (_, n) => ({ event_id: idOf(n), user_id: userOf(n), seq: Math.floor(n / opts.users) }));
+  const first = opts.firstId ?? 0;
+  const sent: Sent[] = Array.from({ length: opts.events }, (_, n) => ({ event_id: idOf(first + n), user_id: userOf(n), seq: Math.floor(n / opts.users) }));
   const requests: HttpMessage[] = [];
-  for (let first = 0; first < opts.events; first += opts.perRequest) {
-    requests.push(encode('batch', sent.slice(first, first + opts.perRequest).map((s, i) => {
-      const n = first + i;
-      return new CloudEvent({ id: `ce-${n}`, source: opts.source, type: EVENT_CE_TYPE, datacontenttype: 'application/json', data: eventAt(opts.startMs + n * 1_000, { id: n, user: s.user_id }) }, false);
+  for (let start = 0; start < opts.events; start += opts.perRequest) {
+    requests.push(encode('batch', sent.slice(start, start + opts.perRequest).map((s, i) => {
+      const n = start + i;
+      return new CloudEvent({ id: `ce-${first + n}`, source: opts.source, type: EVENT_CE_TYPE, datacontenttype: 'application/json', data: eventAt(opts.startMs + n * 1_000, { id: first + n, user: s.user_id }) }, false);
     })));
   }
   return { requests, sent };

@@ -1,16 +1,18 @@
 // ClickHouse slow under load: every answer from a real ClickHouse server is held 1.5 s on the way
-// back (a slow network, through a TCP proxy). The ingest pushes back with 503 + Retry-After once
-// its buffer is full instead of growing, acknowledges only what is stored, and every event ends
-// up counted once.
+// back (a slow network, through a TCP proxy). The ingest's breaker opens once rows taken now could
+// not be acknowledged within ACK_BUDGET_MS (set low here, so the slowness passes it), and its buffer
+// refuses rows past BUFFER_MAX_ROWS: 503 + Retry-After instead of growing. It acknowledges only what
+// is stored, the breaker closes once ClickHouse is fast again, and every event is counted once.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
 import { deliveredOnce, faultEvents, sampleMax, startSenders } from '../helpers/fault-load.js';
 import { startSlowProxy } from '../helpers/slow-proxy.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { startStack, waitFor, type Stack } from '../helpers/stack.js';
 
 const EVENTS = 3_000;
 const PER_REQUEST = 50;
 const BUFFER_MAX_ROWS = 500;
+const ACK_BUDGET_MS = 8_000;
 
 describe('ClickHouse slow', () => {
   let server: Awaited<ReturnType<typeof startClickHouseServer>>;
@@ -19,7 +21,7 @@ describe('ClickHouse slow', () => {
   beforeAll(async () => {
     server = await startClickHouseServer();
     proxy = await startSlowProxy(Number(new URL(server.url).port));
-    stack = await startStack({ CLICKHOUSE_URL: proxy.url, CLICKHOUSE_DATA_DIR: '', BUFFER_MAX_ROWS, BATCH_MAX_AGE_MS: 100 });
+    stack = await startStack({ CLICKHOUSE_URL: proxy.url, CLICKHOUSE_DATA_DIR: '', BUFFER_MAX_ROWS, BATCH_MAX_AGE_MS: 100, ACK_BUDGET_MS });
   }, 90_000);
   afterAll(async () => {
     proxy?.setDelay(0);
@@ -28,10 +30,11 @@ describe('ClickHouse slow', () => {
     await server?.stop();
   });
 
-  test('503 + Retry-After when the buffer is full, a bounded buffer, and every event stored once', async () => {
+  test('the breaker opens, 503 + Retry-After, a bounded buffer, the breaker closes, and every event stored once', async () => {
     proxy.setDelay(1_500);
     const { requests, sent } = faultEvents({ events: EVENTS, perRequest: PER_REQUEST, users: 30, userBase: 2_000_000, source: '/test/slow', startMs: Date.now() - 3_600_000 });
     const buffered = sampleMax(() => stack.ingest.writer.bufferedRows);
+    const breakerOpen = sampleMax(() => (stack.ingest.writer.breakerOpen ? 1 : 0));
     const load = startSenders(`${stack.ingestUrl}/`, requests, { senders: 16, retryMs: 200 });
     await load.done;
     proxy.setDelay(0);
@@ -40,8 +43,22 @@ describe('ClickHouse slow', () => {
     expect(load.statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
     expect(load.retryAfter.every((v) => v !== null && Number(v) >= 1)).toBe(true);
     expect(buffered.stop()).toBeLessThanOrEqual(BUFFER_MAX_ROWS + PER_REQUEST);
+    expect(breakerOpen.stop()).toBe(1);
+    const opens = (await stack.metrics.clickhouseBreakerOpens.get()).values;
+    expect(opens.find((v) => v.labels.reason === 'slow')?.value ?? 0).toBeGreaterThanOrEqual(1);
+    expect(opens.find((v) => v.labels.reason === 'failing')).toBeUndefined();
 
     const report = await deliveredOnce(stack, sent);
     expect(report).toMatchObject({ sent: EVENTS, stored: EVENTS, missing: [], duplicated: [], unexpected: [] });
+    // Fast again: an idle writer takes each request as a probe, and the fast probes close the breaker.
+    let probes = 0;
+    await waitFor(async () => {
+      const probe = faultEvents({ events: 1, perRequest: 1, users: 1, userBase: 2_100_000, source: '/test/slow-after', startMs: Date.now() - 60_000, firstId: EVENTS + probes++ });
+      const res = await fetch(`${stack.ingestUrl}/`, { method: 'POST', ...probe.requests[0]! });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ stored: 1 });
+      return stack.ingest.writer.breakerOpen ? undefined : true;
+    }, 'the breaker closed after fast probes', 30_000, 0);
+    expect(await stack.metrics.clickhouseBreakerOpen.get()).toMatchObject({ values: [{ value: 0 }] });
   }, 240_000);
 });
