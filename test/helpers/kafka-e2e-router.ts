@@ -16,6 +16,11 @@ import type { AddressInfo } from 'node:net';
  * It also counts what the tests report: deliveries per record (keyed by ce-source + ce-id, unique
  * per Kafka record), redeliveries after a 2xx, and the ingest's own answers (stored, duplicates,
  * dead_lettered).
+ *
+ * A poison pill that crashes the process (`crashOn`): a matching request kills the replica it is
+ * routed to, every time, as an out-of-memory kill would. The router answers it 502 (what Knative's
+ * queue-proxy answers for a container that died mid-request) only once `crash` has brought the
+ * replica back, so at most one slot is down at a time because of it.
  */
 export interface RouterStats {
   /** Requests received from the dispatcher (every attempt). */
@@ -48,6 +53,15 @@ export interface Router {
   answered(): ReadonlySet<string>;
   /** Records answered 2xx whose ce-source ends with `#topic`. */
   answeredOf(topic: string): number;
+  /** Requests (every attempt) the router received for one record (`ce-source ce-id`). */
+  deliveriesOf(key: string): number;
+  /**
+   * Requests matching `match` kill the replica they are routed to: `crash(slot)` must kill it and
+   * start it again. Such a request never reaches a replica and is answered 502.
+   */
+  crashOn(match: (headers: IncomingHttpHeaders, body: Buffer) => boolean, crash: (slot: number) => Promise<void>): void;
+  /** Each record that crashed a replica (`ce-source ce-id`), with the number of replicas it crashed. */
+  crashes(): ReadonlyMap<string, number>;
   close(): Promise<void>;
 }
 
@@ -61,15 +75,24 @@ interface RecordState {
 }
 
 interface Slot {
+  index: number;
   port: number;
   instance: number;
 }
+
+/** The router's 502 body for a replica that died under a request. */
+export const REPLICA_UNREACHABLE = 'ingest replica unreachable';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host', 'proxy-connection', 'upgrade']);
 
 function first(headers: IncomingHttpHeaders, name: string): string {
   const v = headers[name];
   return (Array.isArray(v) ? v[0] : v) ?? '';
+}
+
+/** How the router names a record: `ce-source ce-id` (unique per Kafka record through KafkaSource). */
+export function recordKey(headers: IncomingHttpHeaders): string {
+  return `${first(headers, 'ce-source')} ${first(headers, 'ce-id')}`;
 }
 
 export async function startRouter(slotCount: number): Promise<Router> {
@@ -81,6 +104,8 @@ export async function startRouter(slotCount: number): Promise<Router> {
   let answerMs = 0;
   let answers = 0;
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
+  let crasher: { match: (headers: IncomingHttpHeaders, body: Buffer) => boolean; crash: (slot: number) => Promise<void> } | undefined;
+  const crashes = new Map<string, number>();
   const topicOf = (key: string) => key.slice(key.lastIndexOf('#') + 1, key.indexOf(' '));
 
   function choose(previous: number | undefined): Slot | undefined {
@@ -100,7 +125,7 @@ export async function startRouter(slotCount: number): Promise<Router> {
     req.on('end', () => {
       totals.requests += 1;
       const body = Buffer.concat(chunks);
-      const key = `${first(req.headers, 'ce-source')} ${first(req.headers, 'ce-id')}`;
+      const key = recordKey(req.headers);
       const state = records.get(key) ?? { deliveries: 0, oks: 0, redeliveries: 0, answeredBy: undefined };
       records.set(key, state);
       state.deliveries += 1;
@@ -121,6 +146,12 @@ export async function startRouter(slotCount: number): Promise<Router> {
         return;
       }
       if (isRedelivery && slot.instance !== state.answeredBy) totals.redeliveredElsewhere += 1;
+      if (crasher?.match(req.headers, body)) {
+        crashes.set(key, (crashes.get(key) ?? 0) + 1);
+        const unreachable = () => reply(502, { 'content-type': 'text/plain' }, Buffer.from(`${REPLICA_UNREACHABLE}: the replica crashed`));
+        crasher.crash(slot.index).then(unreachable, unreachable);
+        return;
+      }
       const headers: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
       headers['content-length'] = String(body.length);
@@ -153,7 +184,7 @@ export async function startRouter(slotCount: number): Promise<Router> {
         });
       });
       // A replica killed mid-request: the connection resets, the dispatcher sees a 502 and retries.
-      upstream.on('error', (err) => reply(502, { 'content-type': 'text/plain' }, Buffer.from(`ingest replica unreachable: ${err.message}`)));
+      upstream.on('error', (err) => reply(502, { 'content-type': 'text/plain' }, Buffer.from(`${REPLICA_UNREACHABLE}: ${err.message}`)));
       upstream.end(body);
     });
   });
@@ -168,7 +199,7 @@ export async function startRouter(slotCount: number): Promise<Router> {
     url: `http://127.0.0.1:${port}/`,
     port,
     setSlot(slot, slotPort) {
-      slots[slot] = slotPort === undefined ? undefined : { port: slotPort, instance: nextInstance++ };
+      slots[slot] = slotPort === undefined ? undefined : { index: slot, port: slotPort, instance: nextInstance++ };
     },
     stats() {
       let answeredRecords = 0;
@@ -187,6 +218,11 @@ export async function startRouter(slotCount: number): Promise<Router> {
       for (const [k, s] of records) if (s.oks > 0 && topicOf(k) === topic) n += 1;
       return n;
     },
+    deliveriesOf: (key) => records.get(key)?.deliveries ?? 0,
+    crashOn(match, crash) {
+      crasher = { match, crash };
+    },
+    crashes: () => crashes,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       agent.destroy();

@@ -15,11 +15,12 @@ import { byTopic } from '../../generator/kafka-records.js';
 import { createRandom, type Random } from '../../generator/random.js';
 import { generate, type Generated, type GeneratedRecord } from '../../generator/simulate.js';
 import { createKafkaClient } from '../../local/kafka/client.js';
-import { createEventProducer, type EventProducer } from '../../local/kafka/produce.js';
+import { createEventProducer, type EventProducer, type EventRecord } from '../../local/kafka/produce.js';
 import { startKafkaBroker, type KafkaBroker } from '../../local/kafka/start-broker.js';
 import { ensureTopics } from '../../local/kafka/topics.js';
-import { startRouter, type Router } from './kafka-e2e-router.js';
+import { recordKey, startRouter, type Router } from './kafka-e2e-router.js';
 import { testLogger } from './kafka-env.js';
+import { startSinkServer, type SinkRequest, type SinkServer } from './kafka-sink-server.js';
 import { startStack, waitFor, type Stack } from './stack.js';
 
 /**
@@ -52,6 +53,12 @@ export interface KafkaE2eOptions {
   readonly commitInterval: string;
   /** Requests in flight from the dispatcher (unordered); with the commit interval, bounds what a crash redelivers. */
   readonly maxInFlight: number;
+  /**
+   * Give the dispatcher a dead-letter sink (an HTTP server that records what it gets), as the
+   * cluster's KafkaSource has. Without one (the default) a record whose retries are exhausted is
+   * held and retried until a replica takes it, so no fault can make the dispatcher drop a record.
+   */
+  readonly deadLetterSink?: boolean;
 }
 
 const DISPATCHER_MAIN = resolve(import.meta.dirname, '..', '..', 'local', 'dispatcher', 'main.ts');
@@ -254,6 +261,8 @@ async function offsets(brokers: string, group: string, topic: string): Promise<{
 }
 
 export const TOPICS = ['user_events', 'transactions'] as const;
+/** The dispatcher's `delivery.retry`: a record is tried at most this + 1 times before it is dead-lettered (or held). */
+export const DISPATCHER_RETRY = 3;
 
 export interface KafkaE2e {
   readonly broker: KafkaBroker;
@@ -266,17 +275,29 @@ export interface KafkaE2e {
   readonly range: string;
   readonly group: string;
   readonly rnd: Random;
-  /** Records per topic produced so far. */
+  /** Records per topic produced so far (generated and raw). */
   readonly produced: Record<(typeof TOPICS)[number], number>;
+  /** Records produced with produceRaw (not the generator's), all topics. */
+  readonly producedRaw: number;
+  /** The dispatcher's dead-letter sink (option deadLetterSink). */
+  readonly deadLetterSink: SinkServer | undefined;
   /** What happened when, for the report. */
   readonly timeline: string[];
   note(what: string): void;
   produce(records: readonly GeneratedRecord[]): Promise<void>;
+  /** Records written by hand (a poison pill, say), to one of TOPICS. */
+  produceRaw(topic: (typeof TOPICS)[number], records: readonly EventRecord[]): Promise<void>;
+  /** The first request the dead-letter sink got for each record (`ce-source ce-id`). */
+  dispatcherDeadLetters(): ReadonlyMap<string, SinkRequest>;
+  /** Records of `topic` the dead-letter sink got. */
+  dispatcherDeadLetteredOf(topic: string): number;
+  /** Records matching `match` crash the ingest replica they are routed to, which then restarts (see Router.crashOn). */
+  crashReplicaOn(match: Parameters<Router['crashOn']>[0]): void;
   startDispatcher(): Promise<void>;
   killDispatcher(): Promise<void>;
   /** Waits until `n` distinct records have been answered 2xx. */
   waitAnswered(n: number, timeoutMs?: number): Promise<void>;
-  /** Every produced record answered 2xx and every offset committed to the end. */
+  /** Every produced record answered 2xx (or taken by the dead-letter sink) and every offset committed to the end. */
   waitDrained(timeoutMs?: number): Promise<void>;
   /** The sessionizer has nothing left to cancel, write or close. */
   waitSettled(timeoutMs?: number): Promise<void>;
@@ -328,12 +349,28 @@ export async function startKafkaE2e(opts: KafkaE2eOptions): Promise<KafkaE2e> {
     const producer: EventProducer = createEventProducer(broker.brokers);
     cleanups.push(() => producer.disconnect());
     const produced = { user_events: 0, transactions: 0 };
+    let producedRaw = 0;
+
+    const deadLetterSink = opts.deadLetterSink ? await startSinkServer() : undefined;
+    if (deadLetterSink) cleanups.push(() => deadLetterSink.close());
+    const dispatcherDeadLetters = () => {
+      const out = new Map<string, SinkRequest>();
+      for (const r of deadLetterSink?.requests ?? []) {
+        const key = recordKey(r.headers);
+        if (!out.has(key)) out.set(key, r);
+      }
+      return out;
+    };
+    const dispatcherDeadLetteredOf = (topic: string) => [...dispatcherDeadLetters().keys()].filter((k) => k.slice(0, k.indexOf(' ')).endsWith(`#${topic}`)).length;
+    // Records the dispatcher is done with: answered 2xx, or dead-lettered (never both without a redelivery).
+    const doneOf = (topic: string) => router.answeredOf(topic) + dispatcherDeadLetteredOf(topic);
 
     const group = `e2e-${randomBytes(4).toString('hex')}`;
     const args = [
       '--brokers', broker.brokers, '--topics', TOPICS.join(','), '--sink', router.url, '--group', group,
       '--ordering', 'unordered', '--commit-interval', opts.commitInterval, '--session-timeout', 'PT6S',
-      '--max-in-flight', String(opts.maxInFlight), '--drain-timeout', 'PT5S', '--stats-interval', 'PT0S', '--retry', '3', '--backoff-delay', 'PT0.2S',
+      '--max-in-flight', String(opts.maxInFlight), '--drain-timeout', 'PT5S', '--stats-interval', 'PT0S', '--retry', String(DISPATCHER_RETRY), '--backoff-delay', 'PT0.2S',
+      ...(deadLetterSink ? ['--dead-letter-sink', deadLetterSink.url] : []),
     ];
     let dispatcher: DispatcherChild | undefined;
     let dispatcherLog = '';
@@ -347,12 +384,28 @@ export async function startKafkaE2e(opts: KafkaE2eOptions): Promise<KafkaE2e> {
     }
     const e2e: KafkaE2e = {
       broker, stack, router, replicas, gen, truth, range, group, rnd: createRandom(opts.seed ^ 0x5eed), produced, timeline, note,
+      get producedRaw() { return producedRaw; },
+      deadLetterSink,
       async produce(records) {
         const t = byTopic(records);
         for (const topic of TOPICS) {
           await producer.send(topic, t[topic]);
           produced[topic] += t[topic].length;
         }
+      },
+      async produceRaw(topic, records) {
+        await producer.send(topic, records);
+        produced[topic] += records.length;
+        producedRaw += records.length;
+      },
+      dispatcherDeadLetters,
+      dispatcherDeadLetteredOf,
+      crashReplicaOn(match) {
+        router.crashOn(match, async (slot) => {
+          await replicas[slot]!.kill();
+          note(`ingest replica ${slot} crashed by a poison record`);
+          await replicas[slot]!.start();
+        });
       },
       async startDispatcher() {
         const started = Date.now();
@@ -374,15 +427,15 @@ export async function startKafkaE2e(opts: KafkaE2eOptions): Promise<KafkaE2e> {
         try {
           await waitFor(async () => {
             const c = await committed();
-            last = `answered ${TOPICS.map((t) => `${t} ${router.answeredOf(t)}/${produced[t]}`).join(', ')}; ` +
+            last = `answered or dead-lettered ${TOPICS.map((t) => `${t} ${doneOf(t)}/${produced[t]}`).join(', ')}; ` +
               `uncommitted ${JSON.stringify(c.filter((o) => o.end !== 0 && o.committed !== o.end))}`;
-            if (TOPICS.some((t) => router.answeredOf(t) < produced[t])) return undefined;
+            if (TOPICS.some((t) => doneOf(t) < produced[t])) return undefined;
             return c.every((o) => o.end === 0 || o.committed === o.end) ? true : undefined;
           }, 'every record answered and committed', timeoutMs, 250);
         } catch (error) {
           throw new Error(`${(error as Error).message} (${last})`);
         }
-        note('drained: every record answered 2xx and every offset committed');
+        note(`drained: every record answered 2xx${deadLetterSink ? ' or dead-lettered' : ''} and every offset committed`);
       },
       async waitSettled(timeoutMs = 90_000) {
         await waitFor(async () => {
