@@ -166,6 +166,16 @@ describe('well-formed but invalid events: dead-lettered, 200', () => {
   });
 });
 
+describe('a content type that is not JSON loses no valid event (README "Bad input")', () => {
+  test.each(['text/plain', 'application/octet-stream', 'application/xml', 'application/json; charset=utf-8', 'application/vnd.shop+json'])(
+    'binary mode under %s: a valid event is stored, broken data dead-lettered invalid_json',
+    async (ct) => {
+      expect(await post(binary(JSON.stringify(event()), { 'content-type': ct }))).toMatchObject({ status: 200, body: { stored: 1 } });
+      expectDeadLettered(await post(binary('<event type="search"/>', { 'content-type': ct })), 'invalid_json');
+    },
+  );
+});
+
 describe('stored byte-exact', () => {
   const strings = [
     `'; DROP TABLE user_events_realtime; --`,
