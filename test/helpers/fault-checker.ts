@@ -1,3 +1,6 @@
+import { basename } from 'node:path';
+import { expect } from 'vitest';
+
 /**
  * The fault harness's checker: what a producer sent (each event with its user and a per-user
  * sequence number) against what ClickHouse holds. Pure, so it is tested on its own
@@ -45,3 +48,11 @@ export function checkDelivery(sent: readonly Sent[], stored: readonly StoredRow[
 
 /** The rows the checker needs, from a stack's ClickHouse. */
 export const STORED_ROWS_SQL = "SELECT toString(event_id) AS event_id, sign, toString(stored_at) AS stored_at FROM {db}.user_events_realtime";
+
+/**
+ * One line per scenario for the test log, so a run shows what each fault did (how many events
+ * arrived out of order) next to the counts that must be 0.
+ */
+export function formatReport(r: FaultReport, scenario = basename(expect.getState().testPath ?? '?', '.test.ts')): string {
+  return `fault report (${scenario}): sent ${r.sent}, stored ${r.stored} net, missing ${r.missing.length}, duplicated ${r.duplicated.length}, unexpected ${r.unexpected.length}, out of order ${r.outOfOrder}`;
+}

@@ -2,7 +2,7 @@ import { CloudEvent } from 'cloudevents';
 import { EVENT_CE_TYPE } from '../../functions/steps/decode.js';
 import { encode, type HttpMessage } from '../../generator/cloudevents.js';
 import { eventAt, idOf } from '../unit/builders.js';
-import { checkDelivery, STORED_ROWS_SQL, type FaultReport, type Sent, type StoredRow } from './fault-checker.js';
+import { checkDelivery, formatReport, STORED_ROWS_SQL, type FaultReport, type Sent, type StoredRow } from './fault-checker.js';
 import { waitFor, type Stack } from './stack.js';
 
 /**
@@ -57,10 +57,15 @@ export function sampleMax(read: () => number) {
   return { stop() { clearInterval(timer); return max; } };
 }
 
-/** Waits until ClickHouse holds every sent event exactly once, net of cancelling rows; the checker's report. */
-export function deliveredOnce(stack: Stack, sent: readonly Sent[]): Promise<FaultReport> {
-  return waitFor(async () => {
-    const r = checkDelivery(sent, await stack.query<StoredRow>(STORED_ROWS_SQL));
-    return r.missing.length + r.duplicated.length + r.unexpected.length === 0 ? r : undefined;
-  }, 'every event stored once net (no missing, duplicated or unexpected event)', 60_000, 500);
+/** Waits until ClickHouse holds every sent event exactly once, net of cancelling rows; the checker's report, also logged. */
+export async function deliveredOnce(stack: Stack, sent: readonly Sent[]): Promise<FaultReport> {
+  let last: FaultReport | undefined;
+  try {
+    return await waitFor(async () => {
+      last = checkDelivery(sent, await stack.query<StoredRow>(STORED_ROWS_SQL));
+      return last.missing.length + last.duplicated.length + last.unexpected.length === 0 ? last : undefined;
+    }, 'every event stored once net (no missing, duplicated or unexpected event)', 60_000, 500);
+  } finally {
+    if (last) console.log(formatReport(last));
+  }
 }

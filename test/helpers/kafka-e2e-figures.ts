@@ -2,7 +2,7 @@ import { expect, test } from 'vitest';
 import { fromCents } from '../../functions/core/money.js';
 import { FUNNEL_STEPS } from '../../functions/schemas/events.js';
 import { DEAD_LETTER_TOPIC, readWholeTopic, TOPICS, type duplicateFigures, type KafkaE2e } from './kafka-e2e.js';
-import { checkDelivery, STORED_ROWS_SQL, type Sent, type StoredRow } from './fault-checker.js';
+import { checkDelivery, formatReport, STORED_ROWS_SQL, type Sent, type StoredRow } from './fault-checker.js';
 
 /**
  * The checks shared by the Kafka end-to-end tests: after the faults, every table, every view and
@@ -87,6 +87,7 @@ export function figureTests(ctx: () => KafkaE2e, extras: () => FigureExtras = ()
       return [{ event_id: rec.id, user_id: rec.event.user_id, seq }];
     });
     const report = checkDelivery(sent, await stack.query<StoredRow>(STORED_ROWS_SQL));
+    console.log(formatReport(report));
     expect(report).toMatchObject({ sent: sent.length, stored: sent.length, missing: [], duplicated: [], unexpected: [] });
   });
 

@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generate } from '../../generator/simulate.js';
 import { sendAll } from '../../generator/cloudevents.js';
+import type { Sent } from '../helpers/fault-checker.js';
+import { deliveredOnce } from '../helpers/fault-load.js';
 import { startStack, waitFor, type Stack } from '../helpers/stack.js';
 
 describe('PostgreSQL down', () => {
@@ -25,6 +27,19 @@ describe('PostgreSQL down', () => {
       return Number(rows[0]!.n) === valid.length ? rows : undefined;
     }, 'every event stored');
     expect(Number(r!.unknown)).toBe(valid.length);
+    // The fault harness: each event once, per user in producer order; the views count each once, as unknown.
+    const seq = new Map<string, number>();
+    const sent: Sent[] = valid.map((rec) => {
+      const n = (seq.get(rec.event.user_id) ?? 0) + 1;
+      seq.set(rec.event.user_id, n);
+      return { event_id: rec.id, user_id: rec.event.user_id, seq: n };
+    });
+    expect(await deliveredOnce(stack, sent)).toMatchObject({ stored: valid.length, missing: [], duplicated: [], unexpected: [] });
+    const [views] = await stack.query<{ funnel: string; tiers: string; unknown: string }>(
+      `SELECT (SELECT sum(events) FROM {db}.conversion_funnel) AS funnel,
+              (SELECT sum(events) FROM {db}.user_tier_performance) AS tiers,
+              (SELECT sumIf(events, user_tier = 'unknown') FROM {db}.user_tier_performance) AS unknown`);
+    expect({ funnel: Number(views!.funnel), tiers: Number(views!.tiers), unknown: Number(views!.unknown) }).toEqual({ funnel: valid.length, tiers: valid.length, unknown: valid.length });
     expect((await stack.metrics.unknownTier.get()).values[0]?.value).toBe(valid.length);
     // One lookup failed and opened the breaker; the others were never sent (each would have waited for a timeout).
     expect((await stack.metrics.tierLookupFailures.get()).values[0]?.value).toBeLessThanOrEqual(2);

@@ -1,7 +1,7 @@
 // The fault harness's checker on hand-made cases: each kind of fault is reported, and a clean run
 // reports nothing.
 import { describe, expect, test } from 'vitest';
-import { checkDelivery, type Sent, type StoredRow } from '../helpers/fault-checker.js';
+import { checkDelivery, formatReport, type Sent, type StoredRow } from '../helpers/fault-checker.js';
 
 const sent: Sent[] = [
   { event_id: 'a1', user_id: 'a', seq: 1 }, { event_id: 'a2', user_id: 'a', seq: 2 }, { event_id: 'a3', user_id: 'a', seq: 3 },
@@ -31,5 +31,10 @@ describe('checkDelivery', () => {
   test('out of order: counted per user by first-stored time against sequence order', () => {
     const r = checkDelivery(sent, [row('a1', '3'), row('a2', '1'), row('a3', '2'), row('b1', '1'), row('b2', '2')]);
     expect(r.outOfOrder).toBe(2);
+  });
+  test('the report line names the scenario (this test file by default) and every count', () => {
+    const r = checkDelivery(sent, [row('a1', '3'), row('a3', '2'), row('b1', '1'), row('b1', '4'), row('zz', '9')]);
+    expect(formatReport(r)).toBe('fault report (fault-checker): sent 5, stored 4 net, missing 2, duplicated 1, unexpected 1, out of order 1');
+    expect(formatReport(r, 'outage')).toMatch(/^fault report \(outage\): /);
   });
 });
