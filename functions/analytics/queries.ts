@@ -77,10 +77,22 @@ export const QUERIES = {
     SELECT payload
     FROM {db}.dead_letter_events FINAL WHERE ${RANGE_TS('received_at')} AND ({reason:String} = '' OR reason = {reason:String})
     ORDER BY received_at, ce_source, ce_id`,
+  /**
+   * The user_events_sessionized view for one user, written out so the user filter reaches the
+   * table's primary key: through the view, ClickHouse cannot push it past LIMIT BY and reads every
+   * stored event (1.1 s at 2 M rows). Same rule as the view: each event's first stored copy.
+   */
   journeyEvents: `
     SELECT event_id, event_type, timestamp, session_id, page_url, product_id, price, quantity, search_query
-    FROM {db}.user_events_sessionized WHERE user_id = {user:UUID} AND ${RANGE_TS('timestamp')}
-    ORDER BY timestamp, event_id LIMIT 5000`,
+    FROM (
+      SELECT * FROM {db}.user_events_realtime WHERE user_id = {user:UUID} AND sign = 1
+      ORDER BY event_id, stored_at, cityHash64(* EXCEPT (sign, stored_at)) LIMIT 1 BY event_id
+    ) AS e
+    ASOF LEFT JOIN (SELECT user_id, start_time, session_id FROM {db}.user_sessions_realtime FINAL WHERE user_id = {user:UUID}) AS s
+    ON e.user_id = s.user_id AND e.timestamp >= s.start_time
+    WHERE ${RANGE_TS('e.timestamp')}
+    ORDER BY timestamp, event_id LIMIT 5000
+    SETTINGS join_use_nulls = 0`,
   journeySessions: `
     SELECT session_id, start_time, end_time, duration_ms, event_count, purchases, revenue, converted, is_closed, closed_by, entry_page, exit_page
     FROM {db}.user_sessions_realtime FINAL WHERE user_id = {user:UUID} AND ${RANGE_TS('start_time')}

@@ -5,6 +5,7 @@ import { fromCents } from '../../functions/core/money.js';
 import { createLogger } from '../../functions/core/log.js';
 import { createMetrics } from '../../functions/core/metrics.js';
 import type { Transaction, UserEvent } from '../../functions/schemas/events.js';
+import { QUERIES } from '../../functions/analytics/queries.js';
 import { createSessionizer } from '../../functions/sessionizer/sessionizer.js';
 import { encode, post, toCloudEvent } from '../../generator/cloudevents.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -105,6 +106,10 @@ async function figures(s: Stack) {
       FROM {db}.user_sessions_realtime FINAL WHERE user_id = {user:UUID} AND is_deleted = 0`),
     sessionized: await q(`SELECT event_type, product_id, toString(price) AS price, quantity, toUnixTimestamp64Milli(timestamp) AS ts, toString(session_id) AS session
       FROM {db}.user_events_sessionized WHERE event_id = '${EVENT}'`),
+    // The dashboard's journey of the user (its own query, not the view: see QUERIES.journeyEvents).
+    sessionizedJourney: (await s.query<{ event_id: string; event_type: string; product_id: string; price: unknown; quantity: number; timestamp: string; session_id: string }>(
+      QUERIES.journeyEvents, { user: USER, from: chTime(T - 60 * MIN), to: chTime(T + 60 * MIN) },
+    )).filter((r) => r.event_id === EVENT).map((r) => ({ event_type: r.event_type, product_id: r.product_id, price: String(r.price), quantity: r.quantity, ts: String(Date.parse(`${r.timestamp.replace(' ', 'T')}Z`)), session: r.session_id })),
   };
 }
 
@@ -126,7 +131,10 @@ const FIRST_STORED = {
   products: [{ minute: String(T - 30_000), product_id: 'PA', views: '0', carts: '0', purchases: '1', units: '1', rev: '10' }],
   sessions: [{ start: String(T - 2 * MIN), end: String(T), event_count: 2, purchases: 1, revenue: '10', purchase_events: 1, carts: 0, exit_page: '/buy/a' }],
   sessionized: [{ event_type: 'purchase', product_id: 'PA', price: '10', quantity: 1, ts: String(T), session: sessionId(USER, T - 2 * MIN) }],
+  sessionizedJourney: [{ event_type: 'purchase', product_id: 'PA', price: '10.00', quantity: 1, ts: String(T), session: sessionId(USER, T - 2 * MIN) }],
 };
+/** A DateTime64(3) query parameter. */
+const chTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
 
 const cancelRows = async (s: Stack) => {
   const [r] = await s.query<{ e: string; t: string }>(`SELECT (SELECT count() FROM {db}.user_events_realtime WHERE sign < 0) AS e, (SELECT count() FROM {db}.transactions_realtime WHERE sign < 0) AS t`);
