@@ -55,6 +55,8 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
   const breaker = createAckBreaker({ budgetMs: opts.ackBudgetMs });
 
   const buffered = () => (open?.rows ?? 0) + sealed.reduce((s, b) => s + b.rows, 0);
+  /** speed_layer_buffered_rows follows every change: rows added, a batch stored, the buffer dropped. */
+  const gauge = () => metrics.bufferedRows.set(buffered());
 
   /** The breaker's state now; the gauge and the log follow every change. */
   function breakerState() {
@@ -102,6 +104,7 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
         const batch = sealed[0]!;
         await writeWithRetry(batch);
         sealed.shift();
+        gauge();
         headStartedAt = 0;
         for (const w of batch.waiters) w.resolve();
         batch.settle();
@@ -199,7 +202,7 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
       const p = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
       if (batch.rows >= opts.maxRows) seal('size');
       else if (!timer) timer = setTimeout(() => seal('age'), opts.maxAgeMs);
-      metrics.bufferedRows.set(buffered());
+      gauge();
       return p;
     },
     /** Settles once everything buffered so far is stored. */
@@ -226,6 +229,7 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
       for (const b of [open, ...sealed]) for (const w of b?.waiters.splice(0) ?? []) w.reject(e);
       open = undefined;
       sealed.length = 0;
+      gauge();
     },
     get bufferedRows() { return buffered(); },
     get healthy() { return !failing; },
