@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createBatchWriter } from '../../functions/adapters/batch-writer.js';
 import { createLogger } from '../../functions/core/log.js';
+import { createMetrics } from '../../functions/core/metrics.js';
 import { eventRow } from '../../functions/steps/to-row.js';
 import { eventAt, idOf } from '../unit/builders.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -52,12 +53,13 @@ describe('batch writer: the speed_layer_buffered_rows gauge', () => {
   });
 
   test('drops to 0 when the buffer is lost (abort, as a crash)', async () => {
-    const replica = createBatchWriter({ database: stack.db, maxRows: 10_000, maxAgeMs: 60_000, bufferMaxRows: 10_000, maxRetries: 1, ackBudgetMs: 10_000 },
-      { ch: stack.ch, metrics: stack.metrics, log: createLogger('test', 'fatal') });
+    const metrics = createMetrics();
+    const replica = createBatchWriter({ database: stack.db, maxRows: 10_000, maxAgeMs: 5_000, bufferMaxRows: 10_000, maxRetries: 1, ackBudgetMs: 60_000 },
+      { ch: stack.ch, metrics, log: createLogger('test', 'fatal') });
     const lost = replica.add({ user_events_realtime: [row(1), row(2)] }).catch((e: Error) => e.message);
-    expect(await gauge()).toBe(2);
+    expect((await metrics.bufferedRows.get()).values[0]?.value).toBe(2);
     replica.abort();
     expect(await lost).toBe('aborted');
-    expect(await gauge()).toBe(0);
+    expect((await metrics.bufferedRows.get()).values[0]?.value).toBe(0);
   });
 });
