@@ -4,7 +4,7 @@ import type { Metrics } from '../core/metrics.js';
 import { quote, reject, type Result } from '../core/result.js';
 import type { BatchWriter } from '../adapters/batch-writer.js';
 import type { TierCache } from '../adapters/tier-cache.js';
-import type { DeadLetterTopic } from '../adapters/dead-letter-topic.js';
+import type { DeadLetter as TopicDeadLetter, DeadLetterTopic } from '../adapters/dead-letter-topic.js';
 import { parseData, type IncomingEvent } from '../steps/decode.js';
 import type { Dedupe } from '../steps/dedupe.js';
 import { deadLetterRow, eventRow, transactionRow, type EventRow } from '../steps/to-row.js';
@@ -29,10 +29,6 @@ export type PipelineDeps = { writer: BatchWriter; tiers: TierCache; dedupe: Dedu
 
 /** Distinct `source` label values kept on the reject counter; later sources count as "other". */
 const MAX_SOURCE_LABELS = 100;
-/** Dead letters go to the topic in sends of at most this much JSON (Kafka's default max message is 1 MB). */
-const TOPIC_CHUNK_BYTES = 256 * 1024;
-/** A payload longer than this is cut on the topic (escaped, 64 Ki characters stay under 400 KB). */
-const TOPIC_PAYLOAD_CHARS = 64 * 1024;
 
 export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps: PipelineDeps) {
   const { writer, tiers, dedupe, metrics } = deps;
@@ -51,6 +47,8 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
     const outcomes: Outcome[] = [];
     const valid: { rec: ValidRecord; id: string }[] = [];
     const deadLetters: ReturnType<typeof deadLetterRow>[] = [];
+    // The same rejects for the topic: the CloudEvent as it came, with why (adapters/dead-letter-topic.ts).
+    const topicLetters: TopicDeadLetter[] = [];
     // A duplicate is answered when its original is stored, and fails (so the sender retries it)
     // when the original's batch is refused: a 2xx must never stand for an event not stored.
     let signalStored!: (err?: Error) => void;
@@ -68,6 +66,7 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
         const row = wellFormed(deadLetterRow(e, checked, receivedAtMs, parsed.ok ? parsed.value : undefined));
         metrics.eventsRejected.inc({ source: sourceLabel(e.attrs.source), type: isEventType(row.event_type) ? row.event_type : e.kind ?? 'unknown', reason: checked.reason });
         deadLetters.push(row);
+        if (deps.deadLetterTopic) topicLetters.push({ event: e, reason: checked.reason, detail: checked.detail, ...(checked.field ? { field: checked.field } : {}) });
         outcomes.push({ id: e.attrs.id, status: 'dead_lettered', reason: checked.reason, detail: checked.detail, ...(checked.field ? { field: checked.field } : {}) });
         continue;
       }
@@ -110,7 +109,7 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
     }
     await Promise.all(originals);
     if (deadLetters.length) {
-      if (deps.deadLetterTopic) for (const chunk of topicChunks(deadLetters)) await deps.deadLetterTopic.send(chunk);
+      if (deps.deadLetterTopic) await deps.deadLetterTopic.send(topicLetters);
       metrics.deadLetterWrites.inc(deadLetters.length);
     }
     return outcomes;
@@ -128,26 +127,4 @@ type DeadLetter = ReturnType<typeof deadLetterRow>;
 function wellFormed(row: DeadLetter): DeadLetter {
   const fix = (s: string) => s.replace(/[\ud800-\udfff]/gu, '\ufffd');
   return { ...row, detail: fix(row.detail), field: fix(row.field), event_type: fix(row.event_type), ce_id: fix(row.ce_id), ce_source: fix(row.ce_source), ce_type: fix(row.ce_type), ce_subject: fix(row.ce_subject), payload: fix(row.payload) };
-}
-
-/**
- * Dead letters in sends Kafka takes: one send of 10,000 rejects, or one reject with a 10 MB
- * payload, exceeded the broker's message size and was answered 503 for ever (a 5xx caused by
- * input). The table keeps every payload whole; on the topic a payload over 64 Ki characters is cut and marked.
- */
-function topicChunks(rows: readonly DeadLetter[]): DeadLetter[][] {
-  const chunks: DeadLetter[][] = [];
-  let chunk: DeadLetter[] = [];
-  let size = 0;
-  for (const row of rows) {
-    const r = row.payload.length > TOPIC_PAYLOAD_CHARS
-      ? { ...row, payload: row.payload.slice(0, TOPIC_PAYLOAD_CHARS), payload_truncated: true, payload_chars: row.payload.length }
-      : row;
-    const n = Buffer.byteLength(JSON.stringify(r)) + 64;
-    if (chunk.length && size + n > TOPIC_CHUNK_BYTES) { chunks.push(chunk); chunk = []; size = 0; }
-    chunk.push(r);
-    size += n;
-  }
-  if (chunk.length) chunks.push(chunk);
-  return chunks;
 }

@@ -26,6 +26,14 @@ export type IncomingEvent = {
   parsed?: unknown;
   /** The data bytes were not UTF-8 (raw holds them with U+FFFD in place of the bad bytes). */
   notUtf8?: true;
+  /**
+   * The data bytes exactly as received, where `raw` (text) may not give them back: binary mode and
+   * `data_base64`; null when a structured event had no data. Absent: the UTF-8 of `raw`. For the
+   * dead-letter topic, which carries the event as it came (functions/adapters/dead-letter-topic.ts).
+   */
+  bytes?: Buffer | null;
+  /** Extension attributes (every attribute but the ones in `attrs`), by name, as received. */
+  extensions?: Record<string, string>;
 };
 
 /** More events than this in one batch request: 413 `too_many_events` (README "Bad input"). */
@@ -55,7 +63,8 @@ export function decodeRequest(headers: Headers, body: Buffer | string): Incoming
     return value.map((item, i) => fromStructured(item, `[${i}]`));
   }
   const e = fromBinary(headers, text, contentType);
-  return [notUtf8 ? { ...e, notUtf8: true } : e];
+  const bytes = typeof body === 'string' ? {} : { bytes: body };
+  return [notUtf8 ? { ...e, ...bytes, notUtf8: true } : { ...e, ...bytes }];
 }
 
 function fromBinary(headers: Headers, raw: string, contentType: string): IncomingEvent {
@@ -71,7 +80,30 @@ function fromBinary(headers: Headers, raw: string, contentType: string): Incomin
     ...opt('datacontenttype', contentType || undefined),
   };
   checkSpecVersion(attrs.specversion, 'ce-specversion');
-  return { attrs, kind: kindOf(attrs), raw };
+  const extensions: Record<string, string> = {};
+  for (const name of Object.keys(headers)) {
+    const ext = name.toLowerCase().startsWith('ce-') ? name.slice(3).toLowerCase() : '';
+    if (!EXTENSION_NAME.test(ext) || CORE_ATTRIBUTES.has(ext)) continue;
+    const v = header(headers, name);
+    if (v !== undefined) extensions[ext] = v;
+  }
+  return { attrs, kind: kindOf(attrs), raw, ...(Object.keys(extensions).length ? { extensions } : {}) };
+}
+
+/** Attributes kept in `Attributes` (or the data), not among the extensions. */
+const CORE_ATTRIBUTES = new Set(['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'data', 'data_base64']);
+/** A CloudEvents attribute name: lower-case letters and digits (so never `__proto__`). */
+const EXTENSION_NAME = /^[a-z0-9]+$/;
+
+/** The other attributes of a structured event; numbers and booleans in their canonical string form. */
+function structuredExtensions(o: Record<string, unknown>): { extensions?: Record<string, string> } {
+  const extensions: Record<string, string> = {};
+  for (const [name, v] of Object.entries(o)) {
+    if (!EXTENSION_NAME.test(name) || CORE_ATTRIBUTES.has(name)) continue;
+    if (typeof v === 'string') extensions[name] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') extensions[name] = String(v);
+  }
+  return Object.keys(extensions).length ? { extensions } : {};
 }
 
 function fromStructured(value: unknown, where: string): IncomingEvent {
@@ -89,14 +121,15 @@ function fromStructured(value: unknown, where: string): IncomingEvent {
     ...opt('subject', str('subject')), ...opt('time', str('time')), ...opt('key', str('key')), ...opt('datacontenttype', str('datacontenttype')),
   };
   checkSpecVersion(attrs.specversion, at('specversion'));
+  const ext = structuredExtensions(o);
   if (typeof o.data_base64 === 'string') {
     const bytes = Buffer.from(o.data_base64, 'base64');
-    return { attrs, kind: kindOf(attrs), raw: bytes.toString('utf8'), ...(isUtf8(bytes) ? {} : { notUtf8: true as const }) };
+    return { attrs, kind: kindOf(attrs), raw: bytes.toString('utf8'), bytes, ...ext, ...(isUtf8(bytes) ? {} : { notUtf8: true as const }) };
   }
   // A JSON payload arrives as a JSON value; a string under a non-JSON content type is the raw text.
   const isJson = !attrs.datacontenttype || /json/i.test(attrs.datacontenttype);
-  if (typeof o.data === 'string' && !isJson) return { attrs, kind: kindOf(attrs), raw: o.data };
-  return { attrs, kind: kindOf(attrs), raw: JSON.stringify(o.data ?? null), parsed: o.data ?? null };
+  if (typeof o.data === 'string' && !isJson) return { attrs, kind: kindOf(attrs), raw: o.data, ...ext };
+  return { attrs, kind: kindOf(attrs), raw: JSON.stringify(o.data ?? null), parsed: o.data ?? null, ...ext, ...(o.data === undefined ? { bytes: null } : {}) };
 }
 
 /** Parses the data of an event; bad JSON is a dead-letter reason, not an exception. */
