@@ -134,6 +134,30 @@ export function toBinaryHttp(event: CloudEventData): HttpMessage {
   return { headers, body: event.data ?? Buffer.alloc(0) };
 }
 
+/** A Kafka record: key, value and headers. */
+export interface KafkaRecord {
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * Kafka binary content mode, as Knative's KafkaSink writes an event (contentMode: binary, its
+ * default): the CloudEvents SDK's CloudEventSerializer puts every attribute and extension in a
+ * header `ce_<name>` (UTF-8), `datacontenttype` in `content-type`, the data as the value, and its
+ * PartitionKeyExtensionInterceptor makes the `partitionkey` extension the record key (null without
+ * one). Sources: knative-extensions/eventing-kafka-broker data-plane/receiver (Main.java,
+ * IngressProducerReconcilableStore.java); cloudevents/sdk-java kafka/.../impl/KafkaHeaders.java,
+ * BaseKafkaMessageWriterImpl.java, PartitionKeyExtensionInterceptor.java.
+ */
+export function toKafkaBinary(event: CloudEventData): KafkaRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.attributes)) {
+    headers[name === 'datacontenttype' ? 'content-type' : `ce_${name}`] = value;
+  }
+  return { key: event.attributes.partitionkey ?? null, value: event.data, headers };
+}
+
 /** Batch content mode: a JSON array of structured events (data inline when JSON, else data_base64). */
 export function toBatchHttp(events: readonly CloudEventData[]): HttpMessage {
   return {

@@ -1,5 +1,5 @@
 import type { Producer } from 'kafkajs';
-import type { CloudEventData, RecordRef } from './cloud-event.js';
+import { toKafkaBinary, type CloudEventData } from './cloud-event.js';
 
 /** Why a record could not be delivered: the sink's last answer, or the transport error. */
 export interface DeliveryFailure {
@@ -31,31 +31,22 @@ export function withErrorExtensions(event: CloudEventData, failure: DeliveryFail
 }
 
 /**
- * The dead-letter topic gets the original record (key, value, headers) plus headers that say
- * where it came from and why it failed, so it can be inspected or replayed.
+ * The dead-letter topic gets what Knative's KafkaSink (the cluster's dead-letter sink) would write
+ * for the same dead-lettered event: the event with the knativeerror* extensions, in Kafka binary
+ * content mode (toKafkaBinary). So a consumer of the topic reads one shape, whether the dispatcher
+ * or the ingest (functions/adapters/dead-letter-topic.ts) put a record there, and can re-produce
+ * it to its topic as it is: the dispatcher forwards a record with ce_* headers as that event.
  */
 export async function produceDeadLetters(
   producer: Producer,
   topic: string,
-  records: readonly RecordRef[],
+  events: readonly CloudEventData[],
   failure: DeliveryFailure,
   destination: string,
 ): Promise<void> {
-  const extra = errorExtensions(failure, destination);
   await producer.send({
     topic,
     acks: -1,
-    messages: records.map(({ topic: sourceTopic, partition, message }) => ({
-      key: message.key,
-      value: message.value,
-      headers: {
-        ...message.headers,
-        ...extra,
-        'dlq-source-topic': sourceTopic,
-        'dlq-source-partition': String(partition),
-        'dlq-source-offset': message.offset,
-        'dlq-ce-id': `partition:${partition}/offset:${message.offset}`,
-      },
-    })),
+    messages: events.map((event) => ({ ...toKafkaBinary(withErrorExtensions(event, failure, destination)) })),
   });
 }

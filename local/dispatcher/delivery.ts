@@ -74,12 +74,12 @@ export function createDelivery(config: DispatcherConfig, deps: DeliveryDeps) {
   };
 
   /** 'done' when every configured destination took the records, 'none' when none is configured. */
-  const deadLetter = async (records: readonly RecordRef[], events: readonly CloudEventData[], failure: DeliveryFailure, cancellation: Cancellation): Promise<'done' | 'none' | 'failed'> => {
+  const deadLetter = async (events: readonly CloudEventData[], failure: DeliveryFailure, cancellation: Cancellation): Promise<'done' | 'none' | 'failed'> => {
     const dls = delivery.deadLetterSink;
     if (!dls && !deps.deadLetterProducer) return 'none';
     try {
       if (deps.deadLetterProducer && config.deadLetterTopic) {
-        await produceDeadLetters(deps.deadLetterProducer, config.deadLetterTopic, records, failure, config.sink);
+        await produceDeadLetters(deps.deadLetterProducer, config.deadLetterTopic, events, failure, config.sink);
       }
       if (dls) {
         for (const event of events) {
@@ -105,7 +105,7 @@ export function createDelivery(config: DispatcherConfig, deps: DeliveryDeps) {
     for (let round = 1; ; round++) {
       const failure = await attemptWithRetries(config.sink, message, cancellation);
       if (!failure) return 'delivered';
-      const dead = await deadLetter(records, events, failure, cancellation);
+      const dead = await deadLetter(events, failure, cancellation);
       if (dead === 'done') {
         logger.info({ ids: ids(), reason: describeFailure(failure) }, 'dead-lettered');
         return 'dead-lettered';
