@@ -26,8 +26,10 @@ export class EventingChart extends Chart {
     kafkaSink(this, 'dead-letter', { name: DEAD_LETTER_SINK, namespace: ns, labels: l }, {
       topic: KAFKA.topics.deadLetter,
       bootstrapServers: [KAFKA.bootstrap],
-      // Structured: the dead letter keeps every CloudEvent attribute in its value, for inspection.
-      contentMode: 'structured',
+      // Binary (KafkaSink's default): the event's attributes as ce_* headers, its data as the value.
+      // The ingest writes its own rejects to this topic in the same shape, so every record there can
+      // be read alike and re-produced to its source topic once fixed (README "Dead-letter topic").
+      contentMode: 'binary',
     });
 
     for (const [id, topic] of [['user-events', KAFKA.topics.userEvents], ['transactions', KAFKA.topics.transactions]] as const) {
