@@ -1,7 +1,8 @@
 import { expect, test } from 'vitest';
 import { fromCents } from '../../functions/core/money.js';
 import { FUNNEL_STEPS } from '../../functions/schemas/events.js';
-import { DEAD_LETTER_TOPIC, readWholeTopic, TOPICS, type duplicateFigures, type KafkaE2e } from './kafka-e2e.js';
+import { DEAD_LETTER_TOPIC, TOPICS, type duplicateFigures, type KafkaE2e } from './kafka-e2e.js';
+import { readWholeTopicRaw } from './dead-letter-records.js';
 import { checkDelivery, formatReport, STORED_ROWS_SQL, type Sent, type StoredRow } from './fault-checker.js';
 
 /**
@@ -194,19 +195,27 @@ export function figureTests(ctx: () => KafkaE2e, extras: () => FigureExtras = ()
     expect(rows.every((r) => /#(user_events|transactions)$/.test(r.ce_source) && /^partition:\d+\/offset:\d+$/.test(r.ce_id))).toBe(true);
   });
 
-  test(`dead letters: each invalid record in the ${DEAD_LETTER_TOPIC} Kafka topic with its reason and the original record`, async () => {
+  test(`dead letters: each invalid record in the ${DEAD_LETTER_TOPIC} Kafka topic as the original CloudEvent (Kafka binary mode) with its reason`, async () => {
     const { broker } = ctx();
-    const messages = await readWholeTopic(broker.brokers, DEAD_LETTER_TOPIC);
+    const records = await readWholeTopicRaw(broker.brokers, DEAD_LETTER_TOPIC);
     // A retry after a crash may produce a copy to the topic; distinct records (source + id) must be exactly the invalid ones.
     const distinct = new Map<string, { reason: string; payload: string }>();
-    for (const m of messages) {
-      const v = m.value as { ce_id: string; ce_source: string; reason: string; payload: string };
-      expect(m.key).toBe(v.ce_id);
-      expect(m.headers.reason).toBe(v.reason);
-      distinct.set(`${v.ce_source} ${v.ce_id}`, { reason: v.reason, payload: v.payload });
+    for (const r of records) {
+      const h = r.headers;
+      // KafkaSource's event, as it reached the ingest, plus the ingest's reason extensions.
+      expect(h).toMatchObject({ ce_specversion: '1.0', ce_type: 'dev.knative.kafka.event', 'content-type': 'application/json' });
+      expect(h.ce_source).toMatch(/#(user_events|transactions)$/);
+      expect(h.ce_id).toMatch(/^partition:\d+\/offset:\d+$/);
+      expect(h.ce_subject).toBe(h.ce_id!.replace(/^partition:(\d+)\/offset:(\d+)$/, 'partition:$1#$2'));
+      expect(h.ce_deadletterreason).toBeTruthy();
+      expect(h.ce_deadletterdetail).toBeTruthy();
+      // Keyed as the original record (the user), as KafkaSink keys by the partitionkey extension.
+      expect(r.key).toBe(h.ce_partitionkey ?? h.ce_id);
+      expect(h.ce_key).toBe(h.ce_partitionkey);
+      distinct.set(`${h.ce_source} ${h.ce_id}`, { reason: h.ce_deadletterreason!, payload: r.value?.toString('utf8') ?? '' });
     }
     const expected = expectedDeadLetters();
     expect([...distinct.values()].map(key).sort()).toEqual(expected);
-    console.log(`${DEAD_LETTER_TOPIC} topic: ${messages.length} messages, ${distinct.size} distinct records, ${expected.length} expected`);
+    console.log(`${DEAD_LETTER_TOPIC} topic: ${records.length} records, ${distinct.size} distinct events, ${expected.length} expected`);
   });
 }
