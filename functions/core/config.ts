@@ -56,7 +56,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const msgs = (check.errors ?? []).map((e) => `${e.instancePath.slice(1) || e.params.missingProperty}: ${e.message} (got ${JSON.stringify(raw[e.instancePath.slice(1)])})`);
     throw new Error(`invalid configuration:\n  ${msgs.join('\n  ')}`);
   }
-  return raw as Config;
+  const c = raw as Config;
+  // Every row waits up to a flush window before it can be stored: a budget shorter than that would
+  // have the breaker refuse rows with nothing wrong.
+  if (c.ACK_BUDGET_MS <= c.BATCH_MAX_AGE_MS) {
+    throw new Error(`invalid configuration:\n  ACK_BUDGET_MS: must be longer than BATCH_MAX_AGE_MS (${c.BATCH_MAX_AGE_MS}), or healthy batches would be refused (got ${c.ACK_BUDGET_MS})`);
+  }
+  return c;
 }
 
 /** Documented defaults, for the README's configuration table. */

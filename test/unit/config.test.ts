@@ -33,6 +33,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ [name]: value })[name as 'PORT']).toBe(expected);
   });
 
+  test('ACK_BUDGET_MS must be longer than a flush window', () => {
+    expect(() => loadConfig({ ACK_BUDGET_MS: '2000' })).toThrow(/ACK_BUDGET_MS: must be longer than BATCH_MAX_AGE_MS \(2000\).*got 2000/);
+    expect(() => loadConfig({ BATCH_MAX_AGE_MS: '15000' })).toThrow(/ACK_BUDGET_MS/);
+    expect(loadConfig({ ACK_BUDGET_MS: '2001' }).ACK_BUDGET_MS).toBe(2_001);
+  });
+
   test('an empty variable counts as unset', () => {
     expect(loadConfig({ PORT: '', BATCH_MAX_ROWS: '' })).toMatchObject({ PORT: 8080, BATCH_MAX_ROWS: 10_000 });
   });
