@@ -35,6 +35,13 @@ export interface RouterStats {
   readonly redeliveredElsewhere: number;
   /** Non-2xx answers (including 502/503 from the router itself while a replica was down). */
   readonly failedAnswers: number;
+  /**
+   * Requests the replica never answered because it died under them or was not listening (the
+   * connection reset or was refused; answered 502, the dispatcher retries them).
+   */
+  readonly unreachable: number;
+  /** Distinct records with at least one such request. */
+  readonly unreachableRecords: number;
   /** Sum of the ingest's answer bodies. */
   readonly stored: number;
   readonly duplicates: number;
@@ -53,6 +60,8 @@ export interface Router {
   answered(): ReadonlySet<string>;
   /** Records answered 2xx whose ce-source ends with `#topic`. */
   answeredOf(topic: string): number;
+  /** Requests forwarded to the replica now in `slot` and not answered yet (0 when the slot is down). */
+  inFlight(slot: number): number;
   /** Requests (every attempt) the router received for one record (`ce-source ce-id`). */
   deliveriesOf(key: string): number;
   /**
@@ -72,6 +81,8 @@ interface RecordState {
   redeliveries: number;
   /** The instance that answered the last 2xx. */
   answeredBy: number | undefined;
+  /** Requests the replica never answered (it died or was not listening). */
+  unreachable: number;
 }
 
 interface Slot {
@@ -100,7 +111,14 @@ export async function startRouter(slotCount: number): Promise<Router> {
   let nextInstance = 1;
   let turn = 0;
   const records = new Map<string, RecordState>();
-  const totals = { requests: 0, redeliveries: 0, redeliveredElsewhere: 0, failedAnswers: 0, stored: 0, duplicates: 0, deadLettered: 0 };
+  const totals = { requests: 0, redeliveries: 0, redeliveredElsewhere: 0, failedAnswers: 0, unreachable: 0, stored: 0, duplicates: 0, deadLettered: 0 };
+  /** Unanswered requests per replica instance. */
+  const inFlight = new Map<number, number>();
+  const track = (instance: number, delta: number) => {
+    const n = (inFlight.get(instance) ?? 0) + delta;
+    if (n === 0) inFlight.delete(instance);
+    else inFlight.set(instance, n);
+  };
   let answerMs = 0;
   let answers = 0;
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
@@ -126,7 +144,7 @@ export async function startRouter(slotCount: number): Promise<Router> {
       totals.requests += 1;
       const body = Buffer.concat(chunks);
       const key = recordKey(req.headers);
-      const state = records.get(key) ?? { deliveries: 0, oks: 0, redeliveries: 0, answeredBy: undefined };
+      const state = records.get(key) ?? { deliveries: 0, oks: 0, redeliveries: 0, answeredBy: undefined, unreachable: 0 };
       records.set(key, state);
       state.deliveries += 1;
       const isRedelivery = state.oks > 0;
@@ -156,11 +174,26 @@ export async function startRouter(slotCount: number): Promise<Router> {
       for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
       headers['content-length'] = String(body.length);
       const sentAt = Date.now();
+      track(slot.instance, 1);
+      let settled = false;
+      const settle = () => {
+        if (settled) return false;
+        settled = true;
+        track(slot.instance, -1);
+        return true;
+      };
       const upstream = httpRequest({ host: '127.0.0.1', port: slot.port, method: req.method, path: req.url, headers, agent }, (answer) => {
         const parts: Buffer[] = [];
         answer.on('data', (c: Buffer) => parts.push(c));
-        answer.on('error', () => reply(502, {}, Buffer.from('upstream answer broken')));
+        answer.on('error', () => {
+          if (settle()) {
+            totals.unreachable += 1;
+            state.unreachable += 1;
+          }
+          reply(502, {}, Buffer.from('upstream answer broken'));
+        });
         answer.on('end', () => {
+          if (!settle()) return;
           const payload = Buffer.concat(parts);
           const status = answer.statusCode ?? 502;
           if (status >= 200 && status < 300) {
@@ -184,7 +217,12 @@ export async function startRouter(slotCount: number): Promise<Router> {
         });
       });
       // A replica killed mid-request: the connection resets, the dispatcher sees a 502 and retries.
-      upstream.on('error', (err) => reply(502, { 'content-type': 'text/plain' }, Buffer.from(`${REPLICA_UNREACHABLE}: ${err.message}`)));
+      upstream.on('error', (err) => {
+        if (!settle()) return;
+        totals.unreachable += 1;
+        state.unreachable += 1;
+        reply(502, { 'content-type': 'text/plain' }, Buffer.from(`${REPLICA_UNREACHABLE}: ${err.message}`));
+      });
       upstream.end(body);
     });
   });
@@ -204,11 +242,13 @@ export async function startRouter(slotCount: number): Promise<Router> {
     stats() {
       let answeredRecords = 0;
       let redeliveredRecords = 0;
+      let unreachableRecords = 0;
       for (const s of records.values()) {
         if (s.oks > 0) answeredRecords += 1;
         if (s.redeliveries > 0) redeliveredRecords += 1;
+        if (s.unreachable > 0) unreachableRecords += 1;
       }
-      return { ...totals, answeredRecords, redeliveredRecords, meanAnswerMs: answers ? Math.round(answerMs / answers) : 0 };
+      return { ...totals, answeredRecords, redeliveredRecords, unreachableRecords, meanAnswerMs: answers ? Math.round(answerMs / answers) : 0 };
     },
     answered() {
       return new Set([...records].filter(([, s]) => s.oks > 0).map(([k]) => k));
@@ -217,6 +257,10 @@ export async function startRouter(slotCount: number): Promise<Router> {
       let n = 0;
       for (const [k, s] of records) if (s.oks > 0 && topicOf(k) === topic) n += 1;
       return n;
+    },
+    inFlight(slot) {
+      const s = slots[slot];
+      return s ? inFlight.get(s.instance) ?? 0 : 0;
     },
     deliveriesOf: (key) => records.get(key)?.deliveries ?? 0,
     crashOn(match, crash) {

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { createLogger } from '../../functions/core/log.js';
 import { createMetrics } from '../../functions/core/metrics.js';
 import { DEAD_LETTER_TOPIC } from '../../functions/adapters/dead-letter-topic.js';
+import type { Config } from '../../functions/core/config.js';
 import { createIngest, type Ingest } from '../../functions/ingest/app.js';
 import { listen as listenOn } from '../../functions/adapters/http-server.js';
 import { groundTruth, type GroundTruth } from '../../generator/ground-truth.js';
@@ -18,6 +19,8 @@ import { createKafkaClient } from '../../local/kafka/client.js';
 import { createEventProducer, type EventProducer, type EventRecord } from '../../local/kafka/produce.js';
 import { startKafkaBroker, type KafkaBroker } from '../../local/kafka/start-broker.js';
 import { ensureTopics } from '../../local/kafka/topics.js';
+import { freePort } from '../../local/kafka/ports.js';
+import { startClickHouseServer } from './clickhouse-server.js';
 import { recordKey, startRouter, type Router } from './kafka-e2e-router.js';
 import { testLogger } from './kafka-env.js';
 import { startSinkServer, type SinkRequest, type SinkServer } from './kafka-sink-server.js';
@@ -35,6 +38,10 @@ import { startStack, waitFor, type Stack } from './stack.js';
  * Killing a replica closes its server's connections and calls `abort()` (the buffer is lost,
  * waiting requests fail, a batch already being written may still land); a fresh replica (new
  * memory, so it has seen nothing) then listens on the same port.
+ *
+ * With `replicaProcesses` the replicas are OS processes instead (`functions/ingest/main.ts`, as
+ * `npm run ingest` runs it) and ClickHouse is a real server (test/helpers/clickhouse-server.ts)
+ * shared by them and this process's sessionizer and analytics: killing a replica is SIGKILL.
  *
  * The broker runs with time retention off (see startRetentionlessBroker). Environment knobs for
  * debugging: KAFKA_E2E_VERBOSE=1 prints the timeline as it happens (and progress every 5 s),
@@ -59,9 +66,16 @@ export interface KafkaE2eOptions {
    * held and retried until a replica takes it, so no fault can make the dispatcher drop a record.
    */
   readonly deadLetterSink?: boolean;
+  /**
+   * Ingest replicas as OS processes (`functions/ingest/main.ts` run by tsx) against a real
+   * ClickHouse server the harness starts; `kill()` is SIGKILL. Default: in this process, on the
+   * embedded engine.
+   */
+  readonly replicaProcesses?: boolean;
 }
 
 const DISPATCHER_MAIN = resolve(import.meta.dirname, '..', '..', 'local', 'dispatcher', 'main.ts');
+const INGEST_MAIN = resolve(import.meta.dirname, '..', '..', 'functions', 'ingest', 'main.ts');
 const children = new Set<ChildProcess>();
 let exitHook = false;
 function killChildrenOnExit(): void {
@@ -72,38 +86,55 @@ function killChildrenOnExit(): void {
   });
 }
 
-export interface DispatcherChild {
+export interface Child {
   readonly pid: number | undefined;
-  /** stderr so far (the dispatcher's JSON log), to explain a failure. */
+  /** stderr so far (the child's JSON log), to explain a failure. */
   output(): string;
-  /** kill -9: a crashed pod. Nothing is committed or handed over. */
+  /** kill -9: a crashed pod. Nothing is flushed, committed or handed over. */
   kill9(): Promise<void>;
-  /** SIGTERM: a graceful stop (drain, commit, leave the group). */
+  /** SIGTERM: a graceful stop (drain, flush or commit); SIGKILL after 20 s. */
   stop(): Promise<void>;
   exited(): boolean;
 }
+export type DispatcherChild = Child;
 
-/** Runs `local/dispatcher/main.ts` as a child process and resolves once it has joined its group. */
-export async function spawnDispatcherChild(args: readonly string[], timeoutMs = 60_000): Promise<DispatcherChild> {
+/**
+ * Runs a TypeScript entry point (`main`) under tsx as a child process and resolves once it is
+ * ready: it printed `ready.line` on stdout, or `ready.url` answers 2xx. Killed with this process.
+ */
+async function spawnChild(what: string, main: string, args: readonly string[], env: NodeJS.ProcessEnv,
+  ready: { line: string } | { url: string }, timeoutMs: number): Promise<Child> {
   killChildrenOnExit();
-  const proc = spawn(process.execPath, ['--import', 'tsx', DISPATCHER_MAIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' },
-  });
+  const proc = spawn(process.execPath, ['--import', 'tsx', main, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.add(proc);
   let stdout = '';
   let stderr = '';
   proc.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-20_000); });
+  proc.stdout?.on('data', (c: Buffer) => { stdout = (stdout + c.toString()).slice(-20_000); });
   const exit = new Promise<void>((done) => proc.once('exit', () => { children.delete(proc); done(); }));
   const isDone = () => proc.exitCode !== null || proc.signalCode !== null;
   try {
-    await new Promise<void>((ready, fail) => {
-      const timer = setTimeout(() => fail(new Error(`dispatcher did not start within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
-      proc.stdout?.on('data', (c: Buffer) => {
-        stdout += c.toString();
-        if (stdout.includes('dispatcher running')) { clearTimeout(timer); ready(); }
-      });
-      void exit.then(() => { clearTimeout(timer); fail(new Error(`dispatcher exited during start (${proc.exitCode ?? proc.signalCode}):\n${stderr}`)); });
+    await new Promise<void>((resolveReady, fail) => {
+      let waiting = true;
+      const finish = (error?: Error) => {
+        if (!waiting) return;
+        waiting = false;
+        clearTimeout(timer);
+        if (error) fail(error);
+        else resolveReady();
+      };
+      const timer = setTimeout(() => finish(new Error(`${what} did not start within ${timeoutMs} ms:\n${stderr}${stdout}`)), timeoutMs);
+      if ('line' in ready) {
+        proc.stdout?.on('data', () => { if (stdout.includes(ready.line)) finish(); });
+      } else {
+        void (async () => {
+          while (waiting) {
+            if (await fetch(ready.url).then((r) => r.ok, () => false)) finish();
+            else await new Promise((r) => setTimeout(r, 50));
+          }
+        })();
+      }
+      void exit.then(() => finish(new Error(`${what} exited during start (${proc.exitCode ?? proc.signalCode}):\n${stderr}${stdout}`)));
     });
   } catch (error) {
     if (!isDone()) proc.kill('SIGKILL');
@@ -112,7 +143,7 @@ export async function spawnDispatcherChild(args: readonly string[], timeoutMs = 
   }
   return {
     pid: proc.pid,
-    output: () => stderr,
+    output: () => stderr + stdout,
     exited: isDone,
     async kill9() {
       if (!isDone()) proc.kill('SIGKILL');
@@ -127,11 +158,34 @@ export async function spawnDispatcherChild(args: readonly string[], timeoutMs = 
   };
 }
 
+const childLogLevel = () => process.env.TEST_LOG_LEVEL ?? 'warn';
+
+/** Runs `local/dispatcher/main.ts` as a child process and resolves once it has joined its group. */
+export function spawnDispatcherChild(args: readonly string[], timeoutMs = 60_000): Promise<DispatcherChild> {
+  return spawnChild('dispatcher', DISPATCHER_MAIN, args, { ...process.env, LOG_LEVEL: childLogLevel() }, { line: 'dispatcher running' }, timeoutMs);
+}
+
+/**
+ * Runs the ingest function (`functions/ingest/main.ts`, as `npm run ingest`) as a child process
+ * with `config` (every key as its environment variable) on `port`, and resolves once it is ready.
+ * The schema must exist already (CLICKHOUSE_MIGRATE is off); ClickHouse must be a server.
+ */
+export function spawnIngestChild(config: Config, port: number, timeoutMs = 60_000): Promise<Child> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(config)) env[k] = String(v);
+  Object.assign(env, { PORT: String(port), CLICKHOUSE_MIGRATE: 'false', LOG_LEVEL: childLogLevel() });
+  return spawnChild(`ingest on port ${port}`, INGEST_MAIN, [], env, { url: `http://127.0.0.1:${port}/readyz` }, timeoutMs);
+}
+
 /** One ingest replica slot: a port that stays the same while the replica behind it dies and comes back. */
 export interface ReplicaSlot {
   readonly index: number;
   readonly port: number;
   readonly up: boolean;
+  /** The replica's process id (process replicas only). */
+  readonly pid: number | undefined;
+  /** speed_layer_buffered_rows from the replica's /metrics (undefined when it does not answer). */
+  bufferedRows(): Promise<number | undefined>;
   /** A pod crash: connections reset, buffer lost; the router stops routing to it. */
   kill(): Promise<void>;
   /** A fresh replica (empty memory) on the same port. */
@@ -151,6 +205,8 @@ function createReplicaSlot(index: number, stack: Stack, router: Router): Replica
     index,
     get port() { return port; },
     get up() { return current !== undefined; },
+    pid: undefined,
+    bufferedRows: () => scrapeBufferedRows(port),
     async start() {
       if (current) return;
       const ingest = createIngest(stack.config, { ch: stack.ch, tiers: stack.tiers.tiers, metrics: createMetrics(), log });
@@ -191,6 +247,60 @@ function createReplicaSlot(index: number, stack: Stack, router: Router): Replica
         await ingest.close().catch(() => undefined);
       }
       await Promise.all(dead);
+    },
+  };
+  return slot;
+}
+
+async function scrapeBufferedRows(port: number): Promise<number | undefined> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => (r.ok ? r.text() : ''), () => '');
+  const m = /^speed_layer_buffered_rows (\S+)$/m.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * A replica slot whose replica is an OS process (spawnIngestChild) on a fixed port: `kill()` is
+ * SIGKILL (the router marks the slot down once the process is gone; until then requests to it fail
+ * as they would to a dead pod), `start()` a fresh process on the same port.
+ */
+function createProcessReplicaSlot(index: number, stack: Stack, router: Router): ReplicaSlot {
+  let port = 0;
+  let current: Child | undefined;
+  const slot: ReplicaSlot = {
+    index,
+    get port() { return port; },
+    get up() { return current !== undefined; },
+    get pid() { return current?.pid; },
+    bufferedRows: () => scrapeBufferedRows(port),
+    async start() {
+      if (current) return;
+      port ||= await freePort();
+      // The port was just released by the killed process; bounded retries in case the kernel lags.
+      for (let attempt = 0; !current; attempt++) {
+        try {
+          current = await spawnIngestChild(stack.config, port);
+        } catch (err) {
+          if (attempt >= 3 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      router.setSlot(index, port);
+    },
+    async kill() {
+      if (!current) return;
+      const child = current;
+      current = undefined;
+      await child.kill9();
+      // Until the router notices, requests to the dead process fail (reset or refused), as to a dead pod.
+      await waitFor(() => (router.inFlight(index) === 0 ? true : undefined), 'requests to the killed replica to fail', 5_000, 5).catch(() => undefined);
+      router.setSlot(index, undefined);
+    },
+    async stop() {
+      if (!current) return;
+      const child = current;
+      current = undefined;
+      router.setSlot(index, undefined);
+      await child.stop();
     },
   };
   return slot;
@@ -330,7 +440,14 @@ export async function startKafkaE2e(opts: KafkaE2eOptions): Promise<KafkaE2e> {
 
     // Replaying hours in seconds with many requests in flight and crashes reorders events by minutes
     // of event time; the allowed lateness covers that (see test/e2e/ingest-to-analytics.test.ts).
+    // Process replicas share ClickHouse with this process: a real server, not the embedded engine.
+    const server = opts.replicaProcesses ? await startClickHouseServer() : undefined;
+    if (server) {
+      cleanups.push(() => server.stop());
+      note(`ClickHouse server ${server.url} up`);
+    }
     const stack = await startStack({
+      ...(server ? { CLICKHOUSE_URL: server.url, CLICKHOUSE_DATA_DIR: '' } : {}),
       KAFKA_BROKERS: broker.brokers, BATCH_MAX_AGE_MS: 250, IDLE_TIMEOUT_MS: 3_000, ALLOWED_LATENESS_MS: 30 * 60_000, SESSIONIZER_INTERVAL_MS: 500,
     });
     cleanups.push(() => stack.stop());
@@ -341,10 +458,12 @@ export async function startKafkaE2e(opts: KafkaE2eOptions): Promise<KafkaE2e> {
 
     const router = await startRouter(opts.replicas);
     cleanups.push(() => router.close());
-    const replicas = Array.from({ length: opts.replicas }, (_, i) => createReplicaSlot(i, stack, router));
+    const replicas = Array.from({ length: opts.replicas }, (_, i) => (opts.replicaProcesses ? createProcessReplicaSlot : createReplicaSlot)(i, stack, router));
     cleanups.push(() => Promise.all(replicas.map((r) => r.stop())));
-    for (const r of replicas) await r.start();
-    note(`stack up: ${replicas.length} ingest replicas behind the router ${router.url}`);
+    // Processes start in parallel (each takes seconds); in-process replicas in order, as before.
+    if (opts.replicaProcesses) await Promise.all(replicas.map((r) => r.start()));
+    else for (const r of replicas) await r.start();
+    note(`stack up: ${replicas.length} ingest replicas${opts.replicaProcesses ? ` (processes ${replicas.map((r) => r.pid).join(', ')})` : ''} behind the router ${router.url}`);
 
     const producer: EventProducer = createEventProducer(broker.brokers);
     cleanups.push(() => producer.disconnect());
