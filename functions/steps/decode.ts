@@ -68,7 +68,7 @@ export function decodeRequest(headers: Headers, body: Buffer | string): Incoming
 }
 
 function fromBinary(headers: Headers, raw: string, contentType: string): IncomingEvent {
-  const attr = (name: string) => header(headers, `ce-${name}`);
+  const attr = (name: string) => ceHeader(headers, `ce-${name}`);
   const required = (name: string) => {
     const v = attr(name);
     if (!v) throw new EnvelopeError('missing_attribute', `ce-${name}`, `binary-mode CloudEvent without the ce-${name} header`);
@@ -84,7 +84,7 @@ function fromBinary(headers: Headers, raw: string, contentType: string): Incomin
   for (const name of Object.keys(headers)) {
     const ext = name.toLowerCase().startsWith('ce-') ? name.slice(3).toLowerCase() : '';
     if (!EXTENSION_NAME.test(ext) || CORE_ATTRIBUTES.has(ext)) continue;
-    const v = header(headers, name);
+    const v = ceHeader(headers, name);
     if (v !== undefined) extensions[ext] = v;
   }
   return { attrs, kind: kindOf(attrs), raw, ...(Object.keys(extensions).length ? { extensions } : {}) };
@@ -200,6 +200,21 @@ function checkSpecVersion(v: string, field: string) {
 function header(h: Headers, name: string): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * A ce-* header's value, percent-decoded: the HTTP binding (3.1.3.2) has senders percent-encode
+ * spaces, quotes, '%' and anything outside printable ASCII, as KafkaSource and our dispatcher do.
+ * A value that is not valid percent-encoding is taken as it is, not refused.
+ */
+function ceHeader(h: Headers, name: string): string | undefined {
+  const v = header(h, name);
+  if (v === undefined || !v.includes('%')) return v;
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
 }
 
 function opt<K extends string>(k: K, v: string | undefined): { [P in K]?: string } {

@@ -6,6 +6,7 @@ import { EnvelopeError } from '../../functions/core/errors.js';
 import {
   decodeRequest, EVENT_CE_TYPE, KAFKA_CE_TYPE, kindOf, parseData, TRANSACTION_CE_TYPE, type Attributes, type IncomingEvent,
 } from '../../functions/steps/decode.js';
+import { toBinaryHttp } from '../../local/dispatcher/cloud-event.js';
 import { EVENT_ID, VALID_EVENTS, VALID_TRANSACTION } from './builders.js';
 
 type Headers = Record<string, string>;
@@ -68,6 +69,18 @@ describe('binary mode (ce-* headers)', () => {
   test('optional attributes that are absent are absent, not undefined-valued keys', () => {
     const e = only(decodeRequest(binaryHeaders({ 'content-type': undefined }), '{}'));
     expect(Object.keys(e.attrs).sort()).toEqual(['id', 'source', 'specversion', 'type']);
+  });
+
+  test('ce-* values are percent-decoded (HTTP binding 3.1.3.2), malformed escapes kept as sent', () => {
+    const e = only(decodeRequest(binaryHeaders({ 'ce-source': '/shop%20one', 'ce-subject': 'caf%C3%A9 %22x%22', 'ce-partitionkey': '50%25', 'ce-traceparent': '100%zz' }), '{}'));
+    expect(e.attrs).toMatchObject({ source: '/shop one', subject: 'café "x"' });
+    expect(e.extensions).toMatchObject({ partitionkey: '50%', traceparent: '100%zz' });
+  });
+
+  test('the local dispatcher\'s binary encoding round-trips an attribute with spaces and non-ASCII', () => {
+    const msg = toBinaryHttp({ attributes: { specversion: '1.0', id: EVENT_ID, source: '/shop one', type: EVENT_CE_TYPE, subject: 'café 100%' }, data: Buffer.from('{}') });
+    const e = only(decodeRequest(msg.headers, msg.body));
+    expect(e.attrs).toMatchObject({ source: '/shop one', subject: 'café 100%' });
   });
 
   test('a header given as an array counts by its first value', () => {
