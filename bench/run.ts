@@ -715,7 +715,7 @@ function gitState() {
 
 function parseMetrics(text: string): Record<string, number> {
   const out: Record<string, number> = {};
-  const keep = /^speed_layer_(backpressure|duplicates|flushes|batch_rows_(sum|count)|insert_|events_|late_|unknown_tier|dead_letter|flush_duration_seconds_(sum|count)|open_sessions|tier_cache_(hits|misses))/;
+  const keep = /^speed_layer_(backpressure|clickhouse_breaker_opens|duplicates|flushes|batch_rows_(sum|count)|insert_|events_|late_|unknown_tier|dead_letter|flush_duration_seconds_(sum|count)|open_sessions|tier_cache_(hits|misses))/;
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;
     const m = /^(\S+?)(\{[^}]*\})?\s+(\S+)$/.exec(line);
