@@ -315,48 +315,6 @@ async function startRetentionlessBroker(dataDir: string): Promise<KafkaBroker> {
   return startKafkaBroker({ port: 0, dataDir, logger: testLogger(), serverOverrides: { 'log.retention.ms': -1 } });
 }
 
-/** Every record of a topic up to its end offsets now (so copies are read too), values parsed as JSON. */
-export async function readWholeTopic(brokers: string, topic: string, timeoutMs = 30_000): Promise<{ key: string; value: unknown; headers: Record<string, string> }[]> {
-  const kafka = createKafkaClient(brokers, { clientId: 'test-e2e-reader' });
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: Map<number, number>;
-  try {
-    ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
-  } finally {
-    await admin.disconnect();
-  }
-  const wanted = [...ends.values()].reduce((a, b) => a + b, 0);
-  const out: { key: string; value: unknown; headers: Record<string, string> }[] = [];
-  if (wanted === 0) return out;
-  const consumer = kafka.consumer({ groupId: `test-e2e-reader-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const reached = new Map<number, number>();
-    let done: () => void = () => undefined;
-    const finished = new Promise<void>((r) => { done = r; });
-    const complete = () => [...ends].every(([p, end]) => end === 0 || (reached.get(p) ?? 0) >= end);
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        if (Number(message.offset) < (ends.get(partition) ?? 0)) {
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
-          out.push({ key: message.key?.toString() ?? '', value: JSON.parse(message.value?.toString() ?? 'null'), headers });
-        }
-        reached.set(partition, Math.max(reached.get(partition) ?? 0, Number(message.offset) + 1));
-        if (complete()) done();
-      },
-    });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([finished, new Promise<void>((_, fail) => { timer = setTimeout(() => fail(new Error(`read ${out.length} of ${wanted} records of ${topic}`)), timeoutMs); })]);
-    clearTimeout(timer);
-    return out;
-  } finally {
-    await consumer.disconnect();
-  }
-}
-
 /** Log start, committed (-1: none) and end offset per partition of a topic, for a group. */
 async function offsets(brokers: string, group: string, topic: string): Promise<{ partition: number; start: number; committed: number; end: number }[]> {
   const admin = createKafkaClient(brokers, { clientId: 'test-e2e-admin' }).admin();
