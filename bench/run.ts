@@ -20,7 +20,7 @@ import { loadConfig } from '../functions/core/config.js';
 import { createEventProducer, ensureTopics, startKafkaBroker, type EventProducer, type KafkaBroker } from '../local/kafka/index.js';
 import { parseBenchArgs, USAGE, type BenchArgs } from './args.js';
 import { freePortPair, sleep, spawnNode, waitFor, type Child } from './children.js';
-import { createHttpClient, type HttpClient } from './http-client.js';
+import { createHttpClient } from './http-client.js';
 import { simulateKpa, type KpaPoint, type KpaSpec } from './kpa.js';
 import { createBatchLoad, createHttpLoad, createKafkaLoad, createKcatLoad, hasKcat, type Load } from './load.js';
 import { renderSvg, writePng, type Plot } from './plot.js';

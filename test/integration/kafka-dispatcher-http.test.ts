@@ -66,7 +66,6 @@ function sender(maxSockets: number, options?: { freeSocketTimeoutMs?: number }):
   return s;
 }
 
-const ok: Handler = (_req, res) => { res.writeHead(200); res.end(); };
 
 function record(offset: number): { topic: string; partition: number; message: KafkaMessage } {
   return {
