@@ -12,6 +12,8 @@ import { KAFKA, NAMESPACES, PRIORITY, type Values } from './values.js';
 import { STORAGE_CLASS } from './cluster.js';
 import { labels } from './lib/labels.js';
 import { kafka, kafkaNodePool, kafkaTopic } from './lib/crds.js';
+import { toPeer } from './lib/network.js';
+import { kafkaClients } from './network-policies.js';
 
 export interface KafkaChartProps extends ChartProps {
   readonly values: Values;
@@ -50,7 +52,8 @@ export class KafkaChart extends Chart {
     }, {
       kafka: {
         version: KAFKA.version,
-        listeners: [{ name: 'plain', port: 9092, type: 'internal', tls: false }],
+        // Only the designed clients reach the listener (the same list as the namespace's policies).
+        listeners: [{ name: 'plain', port: 9092, type: 'internal', tls: false, networkPolicyPeers: kafkaClients(v).map(toPeer) }],
         config: {
           // One broker: every internal topic has a single replica.
           'offsets.topic.replication.factor': k.replicas,

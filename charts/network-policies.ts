@@ -1,6 +1,6 @@
 /**
- * Who may talk to whom. Both namespaces deny everything by default; these are the only flows
- * the design needs (test/charts checks the policies allow exactly these, from its own table).
+ * Who may talk to whom. Both namespaces of ours deny everything by default, the kafka namespace
+ * every incoming connection; these are the only flows the design needs (test/charts checks the policies allow exactly these, from its own table).
  *
  * How events reach ingest: the KafkaSource dispatcher (knative-eventing) posts to the Knative
  * Service's address, which is Kourier's cluster-local gateway; the gateway forwards to the pod's
@@ -54,6 +54,35 @@ export function speedLayerFlows(v: Values): Flow[] {
   return flows;
 }
 
+/**
+ * Who may reach the brokers' client listener: the functions that use Kafka, and Knative Eventing
+ * (the KafkaSource dispatchers, the KafkaSink receiver, their controllers). The Kafka CR gives the
+ * same list to Strimzi as the listener's networkPolicyPeers (charts/kafka.ts), so the policy
+ * Strimzi generates for the listener does not let everyone in again.
+ */
+export function kafkaClients(v: Values): Peer[] {
+  return [
+    ...Object.values(v.functions).filter((f) => f.usesKafka).map((f): Peer => ({ kind: 'namespace', name: f.name, namespace: NAMESPACES.speed, labels: selector(f.name) })),
+    { kind: 'namespace', name: 'knative-eventing', namespace: 'knative-eventing' },
+  ];
+}
+
+/**
+ * The designed flows into the kafka namespace, which denies incoming traffic by default. Its
+ * egress stays open: Strimzi's operator talks to the Kubernetes API, whose address a policy cannot
+ * name portably, and that cannot be checked without a cluster.
+ */
+export function kafkaFlows(v: Values): Flow[] {
+  const brokers: Peer = { kind: 'pods', name: 'kafka-brokers', labels: { ...EXTERNAL.kafka.labels } };
+  return [
+    ...kafkaClients(v).map((c): Flow => ({ from: c, to: brokers, ports: ports.tcp(PORTS.kafka), why: 'a Kafka client' })),
+    {
+      from: { kind: 'pods', name: 'strimzi', labels: {} }, to: brokers, ports: ports.tcp(KAFKA.ports.controlPlane, KAFKA.ports.replication, PORTS.kafka),
+      why: "Strimzi's operator and entity operator, and the brokers themselves: KRaft control plane, replication, clients",
+    },
+  ];
+}
+
 export interface NetworkPoliciesChartProps extends ChartProps {
   readonly values: Values;
 }
@@ -63,6 +92,7 @@ export class NetworkPoliciesChart extends Chart {
     super(scope, id, props);
     const l = labels('speed-layer-network', 'platform');
     networkPolicies(this, NAMESPACES.speed, speedLayerFlows(props.values), l);
+    networkPolicies(this, NAMESPACES.kafka, kafkaFlows(props.values), l, { isolate: ['Ingress'] });
     // The batch layer's own flows belong to the batch layer; until then it may resolve names only.
     networkPolicies(this, NAMESPACES.batch, [
       { from: { kind: 'pods', name: 'all-pods', labels: {} }, to: EXTERNAL.dns, ports: ports.udpTcp(PORTS.dns), why: 'name resolution' },

@@ -723,6 +723,8 @@ export const KAFKA = {
   /** Strimzi 0.48 supports Kafka 4.0 and 4.1 (kind/up.sh installs the operator). */
   version: '4.1.0',
   bootstrap: 'speed-layer-kafka-bootstrap.kafka.svc:9092',
+  /** Strimzi's own listeners on every node: KRaft controllers, and replication plus the operator's admin connections. */
+  ports: { controlPlane: 9090, replication: 9091 },
   topics: { userEvents: 'user_events', transactions: 'transactions', deadLetter: 'dead_letter_events' },
 } as const;
 

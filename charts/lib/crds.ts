@@ -7,6 +7,7 @@
  */
 import { ApiObject } from 'cdk8s';
 import type { Construct } from 'constructs';
+import type { k8s } from 'cdk8s-plus-32';
 import type { IService } from '@kubernetes-models/knative/serving.knative.dev/v1/Service';
 import type { IPingSource } from '@kubernetes-models/knative/sources.knative.dev/v1/PingSource';
 import type { IPodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
@@ -104,7 +105,11 @@ export const kafkaNodePool = (scope: Construct, id: string, metadata: Meta, spec
 export interface KafkaSpec {
   readonly kafka: {
     readonly version: string;
-    readonly listeners: readonly { readonly name: string; readonly port: number; readonly type: 'internal'; readonly tls: boolean }[];
+    readonly listeners: readonly {
+      readonly name: string; readonly port: number; readonly type: 'internal'; readonly tls: boolean;
+      /** The `from` peers of the NetworkPolicy Strimzi generates for this listener (none: everyone). */
+      readonly networkPolicyPeers?: readonly k8s.NetworkPolicyPeer[];
+    }[];
     readonly config: Record<string, string | number | boolean>;
   };
   readonly entityOperator: {

@@ -31,7 +31,7 @@ const tcp = (...ports: number[]): Port[] => ports.map((port) => ({ port, protoco
 const udpTcp = (port: number): Port[] => [{ port, protocol: 'UDP' }, { port, protocol: 'TCP' }];
 export const ports = { tcp, udpTcp };
 
-function toPeer(p: Peer): k8s.NetworkPolicyPeer {
+export function toPeer(p: Peer): k8s.NetworkPolicyPeer {
   switch (p.kind) {
     case 'pods':
       return { podSelector: { matchLabels: { ...p.labels } } };
@@ -50,12 +50,21 @@ const toPorts = (ps: readonly Port[]): k8s.NetworkPolicyPort[] =>
 
 /**
  * Writes `default-deny` and one policy per in-namespace peer that appears in `flows`:
- * `<name>-ingress` for destinations, `<name>-egress` for sources.
+ * `<name>-ingress` for destinations, `<name>-egress` for sources. With `isolate: ['Ingress']`
+ * only incoming traffic is denied by default (`default-deny-ingress`) and no egress policy is
+ * written, since one would isolate its pods' egress.
  */
-export function networkPolicies(scope: Construct, namespace: string, flows: readonly Flow[], labels: Record<string, string>): void {
+export function networkPolicies(
+  scope: Construct, namespace: string, flows: readonly Flow[], labels: Record<string, string>,
+  opts: { isolate: readonly ('Ingress' | 'Egress')[] } = { isolate: ['Ingress', 'Egress'] },
+): void {
+  const egress = opts.isolate.includes('Egress');
   new k8s.KubeNetworkPolicy(scope, `${namespace}-default-deny`, {
-    metadata: { name: 'default-deny', namespace, labels, annotations: { 'speed-layer.dev/why': 'nothing flows unless a policy below allows it' } },
-    spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+    metadata: {
+      name: egress ? 'default-deny' : 'default-deny-ingress', namespace, labels,
+      annotations: { 'speed-layer.dev/why': egress ? 'nothing flows unless a policy below allows it' : 'nothing comes in unless a policy below allows it' },
+    },
+    spec: { podSelector: {}, policyTypes: [...opts.isolate] },
   });
 
   const byDestination = new Map<string, { peer: Peer; flows: Flow[] }>();
@@ -90,7 +99,7 @@ export function networkPolicies(scope: Construct, namespace: string, flows: read
     });
   }
   for (const [name, { peer, flows: fs }] of bySource) {
-    if (peer.kind !== 'pods') continue;
+    if (peer.kind !== 'pods' || !egress) continue;
     new k8s.KubeNetworkPolicy(scope, `${namespace}-${name}-egress`, {
       metadata: {
         name: `${name}-egress`,

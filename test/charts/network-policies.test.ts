@@ -71,7 +71,13 @@ const EXPECTED: [string, string, string, number][] = [
     [f, 'clickhouse', 'TCP', 8123],
   ]),
   ['ingest', 'postgres', 'TCP', 5432],
+  // Into the kafka namespace (it denies incoming traffic by default; its egress is open): the
+  // clients of the listener, and Strimzi's own pods on the control plane, replication and listener.
   ['ingest', 'kafka-broker', 'TCP', 9092],
+  ['kafka-source-dispatcher', 'kafka-broker', 'TCP', 9092],
+  ['strimzi-operator', 'kafka-broker', 'TCP', 9090],
+  ['strimzi-operator', 'kafka-broker', 'TCP', 9091],
+  ['strimzi-operator', 'kafka-broker', 'TCP', 9092],
   ['clickhouse-admin', 'clickhouse', 'TCP', 9000],
   ['prometheus', 'clickhouse', 'TCP', 9363],
   ['kind-host', 'clickhouse', 'TCP', 8123],
@@ -123,12 +129,16 @@ const policies = out.all.filter((o) => o.kind === 'NetworkPolicy');
 const allowed = (src: Endpoint, dst: Endpoint, proto: string, port: number) =>
   allowedBy(policies, 'Egress', src, dst, proto, port) && allowedBy(policies, 'Ingress', dst, src, proto, port);
 
-/** Every allowed connection that touches a namespace we write policies for. */
+/**
+ * Every allowed connection our policies govern: out of a namespace that isolates egress, or into
+ * one that isolates ingress (the kafka namespace isolates only ingress).
+ */
 function allowedFlows(): string[] {
-  const ours = new Set(policies.map((p) => p.metadata.namespace));
+  const isolating = (type: string) => new Set(policies.filter((p) => (p.spec.policyTypes ?? ['Ingress']).includes(type)).map((p) => p.metadata.namespace));
+  const egress = isolating('Egress'), ingress = isolating('Ingress');
   const flows: string[] = [];
   for (const src of ENDPOINTS) for (const dst of ENDPOINTS) {
-    if (src === dst || !(ours.has(src.namespace) || ours.has(dst.namespace))) continue;
+    if (src === dst || !(egress.has(src.namespace) || ingress.has(dst.namespace))) continue;
     for (const [proto, port] of PORTS) if (allowed(src, dst, proto, port)) flows.push(`${src.name} -> ${dst.name} ${proto}/${port}`);
   }
   return flows.sort();
@@ -144,11 +154,24 @@ describe('NetworkPolicies', () => {
     expect(allowedFlows()).toEqual(expected);
   });
 
-  it('deny everything by default in both namespaces', () => {
+  it('deny everything by default in both namespaces of ours, and every incoming connection in kafka', () => {
     for (const ns of ['speed-layer', 'batch-layer']) {
       const deny = policies.find((p) => p.metadata.namespace === ns && p.metadata.name === 'default-deny')!;
       expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     }
+    const kafka = policies.filter((p) => p.metadata.namespace === 'kafka');
+    expect(kafka.find((p) => p.metadata.name === 'default-deny-ingress')!.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
+    // No egress policy there: one would isolate the selected pods' egress (Strimzi's operator needs the API server).
+    expect(kafka.filter((p) => p.spec.policyTypes?.includes('Egress'))).toEqual([]);
+  });
+
+  it("the Kafka listener's networkPolicyPeers (the policy Strimzi generates) admit the same clients as ours", () => {
+    const cluster = out.all.find((o) => o.kind === 'Kafka')!;
+    const peers = cluster.spec.kafka.listeners.find((l: any) => l.port === 9092).networkPolicyPeers;
+    const listenerPolicy: Manifest = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'strimzi-generated', namespace: 'kafka' }, spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: peers, ports: [{ port: 9092, protocol: 'TCP' }] }] } } as Manifest;
+    const broker = ENDPOINTS.find((e) => e.name === 'kafka-broker')!;
+    const admitted = ENDPOINTS.filter((e) => e !== broker && allowedBy([listenerPolicy], 'Ingress', broker, e, 'TCP', 9092)).map((e) => e.name);
+    expect(admitted.sort()).toEqual(['ingest', 'kafka-source-dispatcher']);
   });
 
   it('the evaluator is not a no-op: without the policies everything would flow', () => {

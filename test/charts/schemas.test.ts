@@ -128,6 +128,18 @@ const kafkaNodePool = obj('kafka.strimzi.io/v1beta2', 'KafkaNodePool', {
   },
 });
 
+const labelSelector = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
+    matchExpressions: {
+      type: 'array',
+      items: { type: 'object', required: ['key', 'operator'], additionalProperties: false, properties: { key: { type: 'string' }, operator: { type: 'string' }, values: { type: 'array', items: { type: 'string' } } } },
+    },
+  },
+};
+
 /** Strimzi 040-Crd-kafka.yaml (v1beta2), the fields we use. */
 const kafka = obj('kafka.strimzi.io/v1beta2', 'Kafka', {
   type: 'object',
@@ -152,6 +164,19 @@ const kafka = obj('kafka.strimzi.io/v1beta2', 'Kafka', {
               port: { type: 'integer', minimum: 9092 },
               type: { enum: ['internal', 'route', 'loadbalancer', 'nodeport', 'ingress', 'cluster-ip'] },
               tls: { type: 'boolean' },
+              // NetworkPolicyPeer, as in a NetworkPolicy's `from`.
+              networkPolicyPeers: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: {
+                    ipBlock: { type: 'object', required: ['cidr'], additionalProperties: false, properties: { cidr: { type: 'string' }, except: { type: 'array', items: { type: 'string' } } } },
+                    namespaceSelector: labelSelector,
+                    podSelector: labelSelector,
+                  },
+                },
+              },
             },
           },
         },

@@ -6,7 +6,8 @@
  *     the functions read theirs only from the environment (functions/core/config.ts);
  *   - the function service accounts have no token and no rights; NetworkPolicies deny by default
  *     and Pod Security "restricted" is enforced where our workloads run (the kafka namespace, run
- *     by Strimzi, is an explicit, reported exception);
+ *     by Strimzi, is an explicit, reported exception: it denies incoming connections by default,
+ *     not outgoing ones, and enforces "baseline");
  *   - the ClickHouse users the functions connect as cannot change the schema, and analytics is
  *     readonly under a quota.
  * test/charts/pod-security.test.ts, network-policies.test.ts and clickhouse.test.ts check the rest
@@ -242,8 +243,11 @@ describe('NetworkPolicies and Pod Security, per namespace', () => {
     for (const ns of [...workloadNamespaces, 'batch-layer']) expect(denyAll(ns), ns).toBe(true);
   });
 
-  it('namespaces without a default deny: only kafka (Strimzi\'s brokers; reported, not ours to change here)', () => {
+  it('namespaces without a full default deny: only kafka, which denies every incoming connection (its egress is open, reported)', () => {
     expect(namespaces.filter((ns) => !denyAll(ns))).toEqual(['kafka']);
+    const denyIngress = out.all.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === 'kafka' &&
+      Object.keys(o.spec.podSelector ?? {}).length === 0 && o.spec.policyTypes?.includes('Ingress') && !o.spec.ingress?.length);
+    expect(denyIngress.map((o) => o.metadata.name)).toEqual(['default-deny-ingress']);
   });
 
   it('Pod Security: restricted is enforced everywhere but kafka, which enforces baseline and warns/audits restricted (reported)', () => {
