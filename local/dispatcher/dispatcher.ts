@@ -181,6 +181,28 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps 
     }
   };
 
+  /**
+   * `latest` as Knative means it: the KafkaSource controller commits the group's offsets at the
+   * partitions' ends before the source is Ready (InitOffsets in eventing-kafka-broker), so every
+   * record produced once it is Ready is delivered. Left to the consumer, "latest" is resolved at its
+   * first fetch after joining, and records produced in between were skipped. Partitions that have a
+   * committed offset keep it (a restart resumes where it stopped).
+   */
+  const initLatestOffsets = async (admin: ReturnType<typeof kafka.admin>): Promise<void> => {
+    for (const topic of config.topics) {
+      const [committed] = await admin.fetchOffsets({ groupId: config.consumerGroup, topics: [topic] });
+      const without = new Set((committed?.partitions ?? []).filter((p) => Number(p.offset) < 0).map((p) => p.partition));
+      if (without.size === 0) continue;
+      const ends = (await admin.fetchTopicOffsets(topic)).filter((p) => without.has(p.partition));
+      try {
+        await admin.setOffsets({ groupId: config.consumerGroup, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+      } catch (error) {
+        // The group has members already (another replica of this source): they own its offsets.
+        logger.warn({ err: error, topic }, 'could not initialize the latest offsets (the group is active); its members resolve them');
+      }
+    }
+  };
+
   const connectAndJoin = async (): Promise<void> => {
     const admin = kafka.admin();
     await admin.connect();
@@ -191,6 +213,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps 
         throw new Error(`source topic(s) ${missing.join(', ')} do not exist on ${config.brokers.join(',')} ` +
           '(auto-create is off: create them first, e.g. with ensureTopics or `npm run kafka`)');
       }
+      if (config.initialOffset === 'latest') await initLatestOffsets(admin);
     } finally {
       await admin.disconnect();
     }

@@ -76,6 +76,22 @@ describe('dispatcher: CloudEvents as KafkaSource builds them', () => {
     const bodies = new Set(sink.requests.map((r) => (JSON.parse(r.body.toString()) as { id: string }).id));
     expect(bodies.size).toBe(1200);
   });
+
+  it('initialOffset latest, as Knative: offsets start at the ends before start() resolves, so nothing older is sent and nothing newer is skipped', async () => {
+    const topic = await createTopic(brokers(), randomTopic('latest'));
+    const sink = closeAfterTest(await startSinkServer());
+    await produceRecords(brokers(), topic, keyedRecords(60, 'old'));
+    const before = await endOffsets(brokers(), topic);
+    const dispatcher = await startTestDispatcher({ bootstrapServers: brokers(), topics: topic, sink: sink.url, ordering: 'unordered', initialOffset: 'latest' });
+    // Committed at the ends already, before any new record (left to the consumer, "latest" was
+    // resolved at its first fetch, and records produced before that were skipped).
+    expect(await committedOffsets(brokers(), dispatcher.group, topic)).toEqual(before);
+    await produceRecords(brokers(), topic, keyedRecords(60, 'new'));
+    await waitFor(() => sink.answeredIds().size >= 60, { message: () => `${sink.answeredIds().size} of 60 delivered` });
+    const bodies = sink.requests.map((r) => (JSON.parse(r.body.toString()) as { id: string }).id);
+    expect(new Set(bodies).size).toBe(60);
+    expect(bodies.every((id) => id.startsWith('new'))).toBe(true);
+  });
 });
 
 describe('dispatcher: ordered and unordered delivery', () => {
