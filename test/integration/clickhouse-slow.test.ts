@@ -1,8 +1,9 @@
-// ClickHouse slow under load: every answer from a real ClickHouse server is held 1.5 s on the way
-// back (a slow network, through a TCP proxy). The ingest's breaker opens once rows taken now could
-// not be acknowledged within ACK_BUDGET_MS (set low here, so the slowness passes it), and its buffer
-// refuses rows past BUFFER_MAX_ROWS: 503 + Retry-After instead of growing. It acknowledges only what
-// is stored, the breaker closes once ClickHouse is fast again, and every event is counted once.
+// ClickHouse slow under load: every answer from a real ClickHouse server is held 1 s on the way
+// back (a slow network, through a TCP proxy). Each request is a batch of its own (BATCH_MAX_ROWS =
+// its size), so ten requests queue ten 1-s inserts: rows taken then could not be acknowledged within
+// ACK_BUDGET_MS, and the breaker must open, whatever the machine's speed. The buffer refuses rows past
+// BUFFER_MAX_ROWS: 503 + Retry-After instead of growing. The ingest acknowledges only what is stored,
+// the breaker closes once ClickHouse is fast again, and every event is counted once.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
 import { deliveredOnce, faultEvents, sampleMax, startSenders } from '../helpers/fault-load.js';
@@ -10,9 +11,11 @@ import { startSlowProxy } from '../helpers/slow-proxy.js';
 import { startStack, waitFor, type Stack } from '../helpers/stack.js';
 
 const EVENTS = 3_000;
-const PER_REQUEST = 50;
-const BUFFER_MAX_ROWS = 500;
-const ACK_BUDGET_MS = 8_000;
+const PER_REQUEST = 200;
+const BUFFER_MAX_ROWS = 10 * PER_REQUEST;
+const DELAY_MS = 1_000;
+// Ten queued 1-s inserts predict about 10 s; half that opens the breaker with room to spare.
+const ACK_BUDGET_MS = 5_000;
 
 describe('ClickHouse slow', () => {
   let server: Awaited<ReturnType<typeof startClickHouseServer>>;
@@ -21,7 +24,7 @@ describe('ClickHouse slow', () => {
   beforeAll(async () => {
     server = await startClickHouseServer();
     proxy = await startSlowProxy(Number(new URL(server.url).port));
-    stack = await startStack({ CLICKHOUSE_URL: proxy.url, CLICKHOUSE_DATA_DIR: '', BUFFER_MAX_ROWS, BATCH_MAX_AGE_MS: 100, ACK_BUDGET_MS });
+    stack = await startStack({ CLICKHOUSE_URL: proxy.url, CLICKHOUSE_DATA_DIR: '', BUFFER_MAX_ROWS, BATCH_MAX_ROWS: PER_REQUEST, BATCH_MAX_AGE_MS: 100, ACK_BUDGET_MS });
   }, 90_000);
   afterAll(async () => {
     proxy?.setDelay(0);
@@ -31,7 +34,7 @@ describe('ClickHouse slow', () => {
   });
 
   test('the breaker opens, 503 + Retry-After, a bounded buffer, the breaker closes, and every event stored once', async () => {
-    proxy.setDelay(1_500);
+    proxy.setDelay(DELAY_MS);
     const { requests, sent } = faultEvents({ events: EVENTS, perRequest: PER_REQUEST, users: 30, userBase: 2_000_000, source: '/test/slow', startMs: Date.now() - 3_600_000 });
     const buffered = sampleMax(() => stack.ingest.writer.bufferedRows);
     const breakerOpen = sampleMax(() => (stack.ingest.writer.breakerOpen ? 1 : 0));
