@@ -1,7 +1,7 @@
 import kafkajs, { type Message, type Producer } from 'kafkajs';
 import { BackpressureError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { IncomingEvent } from '../steps/decode.js';
+import { extensionsOf, type IncomingEvent } from '../steps/decode.js';
 
 /**
  * Dead letters also go to a Kafka topic (when Kafka is configured), so whatever consumes rejects
@@ -67,7 +67,8 @@ export function deadLetterRecord(d: DeadLetter): Message {
   const core: [string, string | undefined][] = [['specversion', attrs.specversion], ['id', attrs.id], ['source', attrs.source], ['type', attrs.type], ['subject', attrs.subject], ['time', attrs.time]];
   for (const [name, v] of core) if (v !== undefined) headers[`ce_${name}`] = bounded(name, v);
   const own = new Set<string>(Object.values(REASON_EXTENSIONS));
-  const extensions = Object.entries(d.event.extensions ?? {}).filter(([name]) => !own.has(name));
+  const incoming = extensionsOf(d.event);
+  const extensions = Object.entries(incoming).filter(([name]) => !own.has(name));
   if (extensions.length > TOPIC_MAX_EXTENSIONS) cut.push('extensions');
   for (const [name, v] of extensions.slice(0, TOPIC_MAX_EXTENSIONS)) headers[`ce_${name}`] = bounded(name, v);
   headers[`ce_${REASON_EXTENSIONS.reason}`] = d.reason;
@@ -80,7 +81,7 @@ export function deadLetterRecord(d: DeadLetter): Message {
     value = value.subarray(0, TOPIC_DATA_BYTES);
   }
   if (cut.length) headers[`ce_${REASON_EXTENSIONS.truncated}`] = cut.join(',');
-  const partitionKey = d.event.extensions?.partitionkey;
+  const partitionKey = incoming.partitionkey;
   return { key: (partitionKey ?? attrs.id).slice(0, TOPIC_ATTRIBUTE_CHARS), value, headers };
 }
 

@@ -32,8 +32,11 @@ export type IncomingEvent = {
    * dead-letter topic, which carries the event as it came (functions/adapters/dead-letter-topic.ts).
    */
   bytes?: Buffer | null;
-  /** Extension attributes (every attribute but the ones in `attrs`), by name, as received. */
-  extensions?: Record<string, string>;
+  /**
+   * Where the event's extension attributes are: read by `extensionsOf` only for the rare event that
+   * needs them (a dead letter), not for every event on the hot path.
+   */
+  carrier?: { headers: Headers } | { envelope: Record<string, unknown> };
 };
 
 /** More events than this in one batch request: 413 `too_many_events` (README "Bad input"). */
@@ -80,14 +83,7 @@ function fromBinary(headers: Headers, raw: string, contentType: string): Incomin
     ...opt('datacontenttype', contentType || undefined),
   };
   checkSpecVersion(attrs.specversion, 'ce-specversion');
-  const extensions: Record<string, string> = {};
-  for (const name of Object.keys(headers)) {
-    const ext = name.toLowerCase().startsWith('ce-') ? name.slice(3).toLowerCase() : '';
-    if (!EXTENSION_NAME.test(ext) || CORE_ATTRIBUTES.has(ext)) continue;
-    const v = ceHeader(headers, name);
-    if (v !== undefined) extensions[ext] = v;
-  }
-  return { attrs, kind: kindOf(attrs), raw, ...(Object.keys(extensions).length ? { extensions } : {}) };
+  return { attrs, kind: kindOf(attrs), raw, carrier: { headers } };
 }
 
 /** Attributes kept in `Attributes` (or the data), not among the extensions. */
@@ -95,15 +91,29 @@ const CORE_ATTRIBUTES = new Set(['specversion', 'id', 'source', 'type', 'subject
 /** A CloudEvents attribute name: lower-case letters and digits (so never `__proto__`). */
 const EXTENSION_NAME = /^[a-z0-9]+$/;
 
-/** The other attributes of a structured event; numbers and booleans in their canonical string form. */
-function structuredExtensions(o: Record<string, unknown>): { extensions?: Record<string, string> } {
+/**
+ * The extension attributes of an event (every attribute but the ones in `attrs`), by name, as
+ * received: binary mode's ce-* headers percent-decoded, a structured event's numbers and booleans
+ * in their canonical string form.
+ */
+export function extensionsOf(e: IncomingEvent): Record<string, string> {
   const extensions: Record<string, string> = {};
-  for (const [name, v] of Object.entries(o)) {
+  if (!e.carrier) return extensions;
+  if ('headers' in e.carrier) {
+    for (const name of Object.keys(e.carrier.headers)) {
+      const ext = name.toLowerCase().startsWith('ce-') ? name.slice(3).toLowerCase() : '';
+      if (!EXTENSION_NAME.test(ext) || CORE_ATTRIBUTES.has(ext)) continue;
+      const v = ceHeader(e.carrier.headers, name);
+      if (v !== undefined) extensions[ext] = v;
+    }
+    return extensions;
+  }
+  for (const [name, v] of Object.entries(e.carrier.envelope)) {
     if (!EXTENSION_NAME.test(name) || CORE_ATTRIBUTES.has(name)) continue;
     if (typeof v === 'string') extensions[name] = v;
     else if (typeof v === 'number' || typeof v === 'boolean') extensions[name] = String(v);
   }
-  return Object.keys(extensions).length ? { extensions } : {};
+  return extensions;
 }
 
 function fromStructured(value: unknown, where: string): IncomingEvent {
@@ -121,7 +131,7 @@ function fromStructured(value: unknown, where: string): IncomingEvent {
     ...opt('subject', str('subject')), ...opt('time', str('time')), ...opt('key', str('key')), ...opt('datacontenttype', str('datacontenttype')),
   };
   checkSpecVersion(attrs.specversion, at('specversion'));
-  const ext = structuredExtensions(o);
+  const ext = { carrier: { envelope: o } };
   if (typeof o.data_base64 === 'string') {
     const bytes = Buffer.from(o.data_base64, 'base64');
     return { attrs, kind: kindOf(attrs), raw: bytes.toString('utf8'), bytes, ...ext, ...(isUtf8(bytes) ? {} : { notUtf8: true as const }) };
