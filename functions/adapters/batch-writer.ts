@@ -106,6 +106,7 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
         sealed.shift();
         gauge();
         headStartedAt = 0;
+        breakerState(); // weighed without the batch just stored
         for (const w of batch.waiters) w.resolve();
         batch.settle();
       }
@@ -134,7 +135,6 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
         opts.stored?.(batch, Date.now());
         if (failing) log.info({ batch: batch.id }, 'ClickHouse writes recovered');
         failing = false;
-        breakerState();
         log.debug({ batch: batch.id, rows: batch.rows, ms: Math.round(seconds * 1000) }, 'batch stored');
         return;
       } catch (err) {

@@ -47,6 +47,6 @@ export async function produceDeadLetters(
   await producer.send({
     topic,
     acks: -1,
-    messages: events.map((event) => ({ ...toKafkaBinary(withErrorExtensions(event, failure, destination)) })),
+    messages: events.map((event) => toKafkaBinary(withErrorExtensions(event, failure, destination))),
   });
 }
