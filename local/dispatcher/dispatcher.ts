@@ -213,7 +213,19 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps 
         throw new Error(`source topic(s) ${missing.join(', ')} do not exist on ${config.brokers.join(',')} ` +
           '(auto-create is off: create them first, e.g. with ensureTopics or `npm run kafka`)');
       }
-      if (config.initialOffset === 'latest') await initLatestOffsets(admin);
+      if (config.initialOffset === 'latest') {
+        // A new group's coordinator may not be ready yet (NOT_COORDINATOR), which kafkajs's admin
+        // does not retry on its own: a retriable error is retried here, anything else stops start().
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await initLatestOffsets(admin);
+            break;
+          } catch (error) {
+            if (!(error as { retriable?: boolean }).retriable || attempt >= 10) throw error;
+            await sleep(200 * attempt);
+          }
+        }
+      }
     } finally {
       await admin.disconnect();
     }
