@@ -61,15 +61,20 @@ export async function composeSpeedLayer(config: Config, options: ComposeOptions)
     ? createSessionizer(config, { ch: await own(() => createClickHouse(config)), metrics, log: logOf('sessionizer') })
     : undefined;
 
+  // Closing the ingest flushes its buffer; once, whoever asks first (npm start flushes before its
+  // last sessionizer run, then closes the rest).
+  let ingestClosed: Promise<void> | undefined;
+  const closeIngest = () => (ingestClosed ??= ingest ? ingest.close() : Promise.resolve());
+
   return {
-    config, log, metrics, analyticsMetrics, ch, tiers, ingest, analytics, sessionizer, newIngest,
+    config, log, metrics, analyticsMetrics, ch, tiers, ingest, analytics, sessionizer, newIngest, closeIngest,
     /** Starts the sessionizer's runs (every SESSIONIZER_INTERVAL_MS; 0: only on demand). */
     start() {
       if (sessionizer && config.SESSIONIZER_INTERVAL_MS) sessionizer.start(config.SESSIONIZER_INTERVAL_MS);
     },
     /** Flushes and stops the functions; the connections stay open (see closeConnections). */
     async stopFunctions() {
-      await ingest?.close();
+      await closeIngest();
       await sessionizer?.stop();
       tiers?.tiers.close();
     },
