@@ -36,7 +36,7 @@ export function parseTimestamp(s: unknown): ParsedTimestamp {
     ? Date.UTC(y, mo - 1, d, h, mi, 59, 999) - offsetMs
     : Date.UTC(y, mo - 1, d, h, mi, sec, frac) - offsetMs;
   // Date.UTC maps years 0-99 to 1900-1999; those are refused as too early anyway, by the callers.
-  return { ok: true, ms, iso: s.length === 24 && CANONICAL.test(s) ? s : toIso(ms) };
+  return { ok: true, ms, iso: sec !== 60 && s.length === 24 && CANONICAL.test(s) ? s : toIso(ms) };
 }
 
 /** The stored form: `YYYY-MM-DDTHH:MM:SS.sssZ`; `…` for instants outside years 0000-9999. */

@@ -209,6 +209,7 @@ describe('RFC 3339 timestamps: stored as the same instant in UTC, truncated to t
     ['-00:00 (offset unknown, instant in UTC)', '2024-05-01T10:00:00.000-00:00', '2024-05-01T10:00:00.000Z'],
     ['a lower-case t and z', '2024-05-01t10:00:00.001z', '2024-05-01T10:00:00.001Z'],
     ['a leap second, held as the last millisecond of its minute', '2016-12-31T23:59:60Z', '2016-12-31T23:59:59.999Z'],
+    ['a leap second in the stored form itself (found by the fuzz)', '2016-12-31T23:59:60.000Z', '2016-12-31T23:59:59.999Z'],
     ['29 February of a leap year, with an offset into 1 March', '2024-02-29T23:30:00-01:00', '2024-03-01T00:30:00.000Z'],
   ])('%s: %s → %s', (_what, sent, stored) => {
     const event = validate('event', ev('login', { timestamp: sent }));
