@@ -15,6 +15,8 @@ export type Attributes = {
   subject?: string; time?: string; datacontenttype?: string;
   /** The Kafka record key, as KafkaSource sets it. */
   key?: string;
+  /** The schema the producer says the data follows (validate.ts: an unknown one is a warning). */
+  dataschema?: string;
 };
 export type IncomingEvent = {
   attrs: Attributes;
@@ -80,7 +82,7 @@ function fromBinary(headers: Headers, raw: string, contentType: string): Incomin
   const attrs: Attributes = {
     specversion: required('specversion'), id: required('id'), source: required('source'), type: required('type'),
     ...opt('subject', attr('subject')), ...opt('time', attr('time')), ...opt('key', attr('key')),
-    ...opt('datacontenttype', contentType || undefined),
+    ...opt('datacontenttype', contentType || undefined), ...opt('dataschema', attr('dataschema')),
   };
   checkSpecVersion(attrs.specversion, 'ce-specversion');
   return { attrs, kind: kindOf(attrs), raw, carrier: { headers } };
@@ -129,6 +131,7 @@ function fromStructured(value: unknown, where: string): IncomingEvent {
   const attrs: Attributes = {
     specversion: str('specversion')!, id: str('id')!, source: str('source')!, type: str('type')!,
     ...opt('subject', str('subject')), ...opt('time', str('time')), ...opt('key', str('key')), ...opt('datacontenttype', str('datacontenttype')),
+    ...opt('dataschema', str('dataschema')),
   };
   checkSpecVersion(attrs.specversion, at('specversion'));
   const ext = { carrier: { envelope: o } };
