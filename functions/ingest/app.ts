@@ -9,6 +9,7 @@ import { createHttpApp, readBody, sendJson } from '../adapters/http-server.js';
 import type { TierCache } from '../adapters/tier-cache.js';
 import { createDeadLetterTopic } from '../adapters/dead-letter-topic.js';
 import { decodeRequest } from '../steps/decode.js';
+import { storageRejectedRows } from '../steps/storage-rejected.js';
 import { createDedupe } from '../steps/dedupe.js';
 import { createPipeline, type Outcome } from './pipeline.js';
 
@@ -30,7 +31,8 @@ export function createIngest(config: Config, deps: { ch: ClickHouseClient; tiers
     {
       database: config.CLICKHOUSE_DATABASE, maxRows: config.BATCH_MAX_ROWS, maxAgeMs: config.BATCH_MAX_AGE_MS,
       bufferMaxRows: config.BUFFER_MAX_ROWS, maxRetries: config.INSERT_MAX_RETRIES,
-      ackBudgetMs: config.ACK_BUDGET_MS,
+      ackBudgetMs: config.ACK_BUDGET_MS, insertsPerS: config.BATCH_MAX_INSERTS_PER_S,
+      unstorable: (tables, err, now) => ({ dead_letter_events: storageRejectedRows(tables, err.cause instanceof Error ? err.cause.message : err.message, now) }),
       stored: (batch, now) => {
         for (const row of batch.tables.get('user_events_realtime') ?? []) metrics.freshness.observe(Math.max(0, now - Date.parse(row.timestamp as string)) / 1000);
       },
