@@ -67,14 +67,27 @@ describe('every analytics figure equals the ground truth', () => {
     expect(Object.fromEntries(data.map((d) => [d.event_type, d.events]))).toEqual(truth.eventsByType);
   });
 
-  test('funnel, overall and by tier', async () => {
-    const overall = await stack.api<{ step: string; events: number; users: number }[]>(`/api/funnel?${range}`);
-    expect(overall.map(({ step, events, users }) => ({ step, events, users }))).toEqual(truth.funnel);
+  test('events by type of the funnel steps, overall and by tier (any order: per-type counts)', async () => {
+    type Row = { event_type: string; events: number; users: number };
+    const ofSteps = (rows: Row[]) => FUNNEL_STEPS.map((step) => {
+      const r = rows.find((x) => x.event_type === step);
+      return { step, events: r?.events, users: r?.users };
+    });
+    expect(ofSteps(await stack.api<Row[]>(`/api/event-types?${range}`))).toEqual(truth.funnel);
+    const byTier = await stack.api<Record<string, Row[]>>(`/api/event-types/by-tier?${range}`);
+    expect(Object.fromEntries(Object.entries(byTier).map(([t, rows]) => [t, ofSteps(rows)]))).toEqual(truth.funnelByTier);
+    const gold = await stack.api<Row[]>(`/api/event-types?${range}&tier=Gold`);
+    expect(ofSteps(gold).map((s) => s.users)).toEqual(truth.funnelByTier.Gold!.map((s) => s.users));
+  });
+
+  test('the ordered funnel: the funnel steps in order, each at most the previous, the tiers adding up', async () => {
+    type Step = { step: string; sessions: number; users: number };
+    const overall = await stack.api<Step[]>(`/api/funnel?${range}`);
     expect(overall.map((s) => s.step)).toEqual([...FUNNEL_STEPS]);
-    const byTier = await stack.api<Record<string, { step: string; events: number; users: number }[]>>(`/api/funnel/by-tier?${range}`);
-    expect(Object.fromEntries(Object.entries(byTier).map(([t, steps]) => [t, steps.map(({ step, events, users }) => ({ step, events, users }))]))).toEqual(truth.funnelByTier);
-    const gold = await stack.api<{ users: number }[]>(`/api/funnel?${range}&tier=Gold`);
-    expect(gold.map((s) => s.users)).toEqual(truth.funnelByTier.Gold!.map((s) => s.users));
+    expect(overall[0]!.sessions).toBeLessThanOrEqual(truth.sessions.length);
+    for (let i = 1; i < overall.length; i++) expect(overall[i]!.sessions).toBeLessThanOrEqual(overall[i - 1]!.sessions);
+    const byTier = await stack.api<Record<string, Step[]>>(`/api/funnel/by-tier?${range}`);
+    expect(FUNNEL_STEPS.map((_, i) => Object.values(byTier).reduce((s, steps) => s + steps[i]!.sessions, 0))).toEqual(overall.map((s) => s.sessions));
   });
 
   test('tier performance', async () => {

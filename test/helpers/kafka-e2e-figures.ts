@@ -128,13 +128,27 @@ export function figureTests(ctx: () => KafkaE2e, extras: () => FigureExtras = ()
     expect(Object.fromEntries(data.map((d) => [d.event_type, d.events]))).toEqual(truth.eventsByType);
   });
 
-  test('API: funnel, overall and by tier', async () => {
+  test('API: events by type of the funnel steps, overall and by tier (any order: per-type counts)', async () => {
+    type Row = { event_type: string; events: number; users: number };
+    const ofSteps = (rows: Row[]) => FUNNEL_STEPS.map((step) => {
+      const r = rows.find((x) => x.event_type === step);
+      return { step, events: r?.events, users: r?.users };
+    });
     const { stack, truth, range } = ctx();
-    const overall = await stack.api<{ step: string; events: number; users: number }[]>(`/api/funnel?${range}`);
-    expect(overall.map(({ step, events, users }) => ({ step, events, users }))).toEqual(truth.funnel);
+    expect(ofSteps(await stack.api<Row[]>(`/api/event-types?${range}`))).toEqual(truth.funnel);
+    const byTier = await stack.api<Record<string, Row[]>>(`/api/event-types/by-tier?${range}`);
+    expect(Object.fromEntries(Object.entries(byTier).map(([t, rows]) => [t, ofSteps(rows)]))).toEqual(truth.funnelByTier);
+  });
+
+  test('API: the ordered funnel: the funnel steps in order, each at most the previous, the tiers adding up', async () => {
+    const { stack, truth, range } = ctx();
+    type Step = { step: string; sessions: number; users: number };
+    const overall = await stack.api<Step[]>(`/api/funnel?${range}`);
     expect(overall.map((s) => s.step)).toEqual([...FUNNEL_STEPS]);
-    const byTier = await stack.api<Record<string, { step: string; events: number; users: number }[]>>(`/api/funnel/by-tier?${range}`);
-    expect(Object.fromEntries(Object.entries(byTier).map(([t, steps]) => [t, steps.map(({ step, events, users }) => ({ step, events, users }))]))).toEqual(truth.funnelByTier);
+    expect(overall[0]!.sessions).toBeLessThanOrEqual(truth.sessions.length);
+    for (let i = 1; i < overall.length; i++) expect(overall[i]!.sessions).toBeLessThanOrEqual(overall[i - 1]!.sessions);
+    const byTier = await stack.api<Record<string, Step[]>>(`/api/funnel/by-tier?${range}`);
+    expect(FUNNEL_STEPS.map((_, i) => Object.values(byTier).reduce((s, steps) => s + steps[i]!.sessions, 0))).toEqual(overall.map((s) => s.sessions));
   });
 
   test('API: tier performance', async () => {
