@@ -4,7 +4,7 @@
  *
  * Users (users.xml below):
  * - `ingest`: INSERT and SELECT on speed_layer only (SELECT restores session state). The
- *   session closer uses it too.
+ *   sessionizer uses it too.
  * - `analytics`: readonly=2 (reads only; settings may change, within constraints: the HTTP
  *   client sends some per query) with a per-minute quota and its own concurrency slots.
  * - `migrator`: everything on speed_layer only, for the schema Job and the backup CronJob.

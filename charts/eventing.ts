@@ -1,7 +1,7 @@
 /**
  * How events reach the functions: a KafkaSource per topic delivers each record to ingest as a
  * CloudEvent; what it cannot deliver goes to a KafkaSink on `dead_letter_events`; a PingSource
- * wakes the session closer once a minute.
+ * wakes the sessionizer once a minute.
  */
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';

@@ -93,7 +93,7 @@ export class FunctionsChart extends Chart {
         namespace: ns,
         labels: {
           ...l,
-          // ingest and the session closer take events from inside the cluster only.
+          // ingest and the sessionizer take events from inside the cluster only.
           ...(f.visibility === 'cluster-local' ? { 'networking.knative.dev/visibility': 'cluster-local' } : {}),
         },
       }, {
