@@ -20,6 +20,7 @@ const ConfigSchema = Type.Object({
   KAFKA_BROKERS: Type.String({ default: '', description: 'comma-separated Kafka brokers; also where dead letters are produced (topic dead_letter_events); empty: no Kafka, events come over HTTP' }),
   BATCH_MAX_ROWS: Type.Integer({ minimum: 1, default: 10_000, description: 'flush a micro-batch at this many rows' }),
   BATCH_MAX_AGE_MS: Type.Integer({ minimum: 1, default: 2_000, description: 'or when its oldest row is this old' }),
+  BATCH_MAX_INSERTS_PER_S: Type.Integer({ minimum: 0, default: 10, description: 'or at once when no insert is running, at most this many times a second per table (0: by size and age only; docs/ingest-flush.md)' }),
   // Back-pressure: beyond this many buffered rows, requests get 503 instead of growing memory.
   BUFFER_MAX_ROWS: Type.Integer({ minimum: 1, default: 50_000, description: 'beyond this many buffered rows, 503 (back-pressure)' }),
   INSERT_MAX_RETRIES: Type.Integer({ minimum: 0, default: 5, description: 'attempts before senders get 503 (the batch keeps retrying)' }),
@@ -35,6 +36,7 @@ const ConfigSchema = Type.Object({
   ALLOWED_LATENESS_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'watermark = max event time - this' }),
   IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 10_000, description: 'no events this long: the watermark follows the wall clock' }),
   MAX_FUTURE_SKEW_MS: Type.Integer({ minimum: 0, default: 5 * 60_000, description: 'events further ahead than this are rejected (future_timestamp)' }),
+  UNKNOWN_FIELDS: Type.Union([Type.Literal('warn'), Type.Literal('reject')], { default: 'warn', description: 'a field the schema does not know: stored without it and counted as a warning (warn), or the event dead-lettered (reject); docs/data-quality.md' }),
   DEDUPE_WINDOW: Type.Integer({ minimum: 0, default: 1_000_000, description: 'recent event ids remembered per ingest replica' }),
   ANALYTICS_STALE_MS: Type.Integer({ minimum: 0, default: 0, description: 'past ANALYTICS_CACHE_MS an answer is still served this long while one query refreshes it (npm start: 4000)' }),
   ANALYTICS_CACHE_MS: Type.Integer({ minimum: 0, default: 1_000, description: 'analytics answers are reused this long (0: only identical queries in flight are shared)' }),

@@ -50,7 +50,9 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   const chunkUsers = opts.SESSIONIZER_CHUNK_USERS ?? 10_000;
   const snapshotMs = opts.SESSIONIZER_SNAPSHOT_MS ?? 300_000;
   const maxRows = opts.maxRowsPerRun ?? 500_000;
-  type State = { progress: Progress; open: Map<string, OpenSession[]>; lastNewDataWallMs: number; lastSnapshotWallMs: number };
+  // Sessions closed by the last runs, whose rows the overlap may read once more (and must skip).
+  type Closed = { atMs: number; byUser: Map<string, OpenSession[]> };
+  type State = { progress: Progress; open: Map<string, OpenSession[]>; closed: Closed[]; lastNewDataWallMs: number; lastSnapshotWallMs: number };
   let state: State | undefined;
   let version = 0;
   const nextVersion = (now: number) => now * 1000 + (version++ % 1000);
@@ -59,7 +61,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const t0 = performance.now();
     const { progress, open } = await loadSnapshot(store);
     log.info({ users: open.size, cursor: new Date(progress.cursorMs).toISOString(), ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
-    return { progress, open, lastNewDataWallMs: now, lastSnapshotWallMs: now };
+    return { progress, open, closed: [], lastNewDataWallMs: now, lastSnapshotWallMs: now };
   }
 
   /** One pass; answers what it did. */
@@ -90,7 +92,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const lateRows: Record<string, unknown>[] = [];
     for (const [user, events] of byUser) {
       const open = s.open.get(user) ?? [];
-      const r = placeEvents(open, events, watermark, rules);
+      const r = placeEvents(open, events, watermark, rules, s.closed.flatMap((c) => c.byUser.get(user) ?? []));
       if (r.kind === 'folded') {
         if (!r.changed.length) continue;
         s.open.set(user, r.open);
@@ -125,7 +127,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     if (maxNew > 0 && until > p.cursorMs) s.lastNewDataWallMs = now;
     p.maxEventMs = Math.max(p.maxEventMs, maxNew);
     p.watermarkMs = nextWatermark({ previousMs: p.watermarkMs, maxEventMs: p.maxEventMs, lastNewDataWallMs: s.lastNewDataWallMs, nowWallMs: now, allowedLatenessMs: opts.ALLOWED_LATENESS_MS, idleTimeoutMs: opts.IDLE_TIMEOUT_MS });
-    const openCount = closeExpired(s, writes, v);
+    const openCount = closeExpired(s, writes, v, now);
 
     const out = [...writes.values()];
     await store.insert('user_sessions_realtime', out, `sessions:${v}`);
@@ -147,8 +149,10 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   }
 
   /** Every open session the watermark has passed is written closed and leaves memory; answers how many stay open. */
-  function closeExpired(s: State, writes: Map<string, SessionRow>, v: number) {
+  function closeExpired(s: State, writes: Map<string, SessionRow>, v: number, now: number) {
     const w = s.progress.watermarkMs;
+    const closed: Closed = { atMs: now, byUser: new Map() };
+    s.closed = [...s.closed.filter((c) => c.atMs >= now - overlapMs - settleMs), closed];
     let open = 0;
     for (const [user, list] of s.open) {
       if (!list.some((x) => isClosed(x, w, rules.gapMs, rules.maxDurationMs))) {
@@ -158,6 +162,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       const keep = list.filter((x) => {
         if (!isClosed(x, w, rules.gapMs, rules.maxDurationMs)) return true;
         writes.set(x.session_id, sessionRow(x, true, v, rules));
+        closed.byUser.set(user, [...(closed.byUser.get(user) ?? []), x]);
         return false;
       });
       open += keep.length;

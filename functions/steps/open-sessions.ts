@@ -20,17 +20,18 @@ export type Placement =
 const copyOf = (s: OpenSession): OpenSession => ({ ...s, typeCounts: { ...s.typeCounts }, ids: [...s.ids], stored: [...s.stored] });
 
 /**
- * `open`: the user's open sessions in order; `rows`: the user's rows read this run (any order).
+ * `open`: the user's open sessions in order; `rows`: the user's rows read this run (any order);
+ * `closedRecently`: sessions closed since the overlap began, whose rows may be read once more.
  * Never changes `open`: on 'folded' the answer holds the user's new open sessions.
  */
-export function placeEvents(open: readonly OpenSession[], rows: readonly StoredEvent[], watermarkMs: number, rules: SessionRules): Placement {
+export function placeEvents(open: readonly OpenSession[], rows: readonly StoredEvent[], watermarkMs: number, rules: SessionRules, closedRecently: readonly OpenSession[] = []): Placement {
   const next = open.map(copyOf);
   const changed = new Set<OpenSession>();
   const folded: StoredEvent[] = [];
   for (const e of [...rows].sort(byEventTime)) {
     const h = idHash(e.event_id);
     let seen = false, copy = false;
-    for (const s of next) {
+    for (const s of closedRecently.length ? [...next, ...closedRecently] : next) {
       const i = s.ids.indexOf(h);
       if (i < 0) continue;
       if (s.stored[i] === e.storedMs) seen = true;
