@@ -141,7 +141,9 @@ export interface Inputs {
     readonly retryAfterMaxSeconds: number;
   };
   readonly sessionizer: {
-    /** The PingSource fires once a minute (the brief). */
+    /** SESSIONIZER_INTERVAL_MS: the function's own timer; each run reads only the events stored since the last. */
+    readonly intervalMs: number;
+    /** The PingSource's schedule: a backstop that asks for a run (the brief's once a minute). */
     readonly schedule: string;
   };
   /** Function settings that are behaviour, not arithmetic (the ConfigMaps carry them). */
