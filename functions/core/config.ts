@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
+import { DEFAULT_GAP_MS, DEFAULT_MAX_DURATION_MS } from '../steps/sessionize.js';
 
 /**
  * The only reader of process.env. Every option has a documented default; values are coerced and
@@ -26,9 +27,11 @@ const ConfigSchema = Type.Object({
   TIER_CACHE_TTL_S: Type.Integer({ minimum: 1, default: 900, description: 'tier cache TTL (15 minutes)' }),
   TIER_UNKNOWN_TTL_S: Type.Integer({ minimum: 1, default: 60, description: 'how long "not in PostgreSQL" is believed' }),
   TIER_CACHE_WARM_MAX: Type.Integer({ minimum: 0, default: 200_000, description: 'users loaded into the cache at start' }),
-  SESSION_GAP_MS: Type.Integer({ minimum: 1, default: 30 * 60_000, description: 'inactivity that ends a session' }),
+  SESSION_GAP_MS: Type.Integer({ minimum: 1, default: DEFAULT_GAP_MS, description: 'inactivity that ends a session' }),
+  SESSION_MAX_DURATION_MS: Type.Integer({ minimum: 1, default: DEFAULT_MAX_DURATION_MS, description: 'longest a session lasts; the next event starts a new one (trigger max_duration)' }),
   SESSIONIZER_INTERVAL_MS: Type.Integer({ minimum: 100, default: 2_000, description: 'how often the sessionizer runs' }),
-  SESSIONIZER_CHUNK_USERS: Type.Integer({ minimum: 1, default: 10_000, description: 'users recomputed per query (each query scans the events table once)' }),
+  SESSIONIZER_SNAPSHOT_MS: Type.Integer({ minimum: 1_000, default: 300_000, description: 'how often the open sessions are snapshotted (a restart replays the inbox since the last one)' }),
+  SESSIONIZER_CHUNK_USERS: Type.Integer({ minimum: 1, default: 10_000, description: 'users recomputed per query after a late event or a second copy' }),
   ALLOWED_LATENESS_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'watermark = max event time - this' }),
   IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 10_000, description: 'no events this long: the watermark follows the wall clock' }),
   MAX_FUTURE_SKEW_MS: Type.Integer({ minimum: 0, default: 5 * 60_000, description: 'events further ahead than this are rejected' }),
