@@ -1,3 +1,4 @@
+import { timestampMs } from '../functions/core/timestamp.js';
 import { sessionId } from '../functions/core/ids.js';
 import { toCents } from '../functions/core/money.js';
 import { EVENT_TYPES, FUNNEL_STEPS, type EventType, type UserEvent } from '../functions/schemas/events.js';
@@ -21,13 +22,13 @@ export function referenceSessions(events: readonly UserEvent[], gapMs = 30 * 60_
   for (const e of events) byUser.set(e.user_id, [...(byUser.get(e.user_id) ?? []), e]);
   const sessions: RefSession[] = [];
   for (const [user, list] of byUser) {
-    list.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || (a.event_id < b.event_id ? -1 : 1));
+    list.sort((a, b) => timestampMs(a.timestamp) - timestampMs(b.timestamp) || (a.event_id < b.event_id ? -1 : 1));
     let cur: UserEvent[] = [];
     const close = () => { if (cur.length) sessions.push(summarize(user, cur, gapMs, maxDurationMs)); cur = []; };
     for (const e of list) {
       const prev = cur[cur.length - 1];
-      const t = Date.parse(e.timestamp);
-      if (prev && (t - Date.parse(prev.timestamp) > gapMs || t - Date.parse(cur[0]!.timestamp) >= maxDurationMs)) close();
+      const t = timestampMs(e.timestamp);
+      if (prev && (t - timestampMs(prev.timestamp) > gapMs || t - timestampMs(cur[0]!.timestamp) >= maxDurationMs)) close();
       cur.push(e);
       if (e.event_type === 'logout') close();
     }
@@ -40,13 +41,13 @@ function summarize(user: string, evs: UserEvent[], gapMs: number, maxDurationMs:
   const count = (t: EventType) => evs.filter((e) => e.event_type === t).length;
   const type_counts = Object.fromEntries(EVENT_TYPES.map((t) => [t, count(t)])) as Record<EventType, number>;
   const revenue_cents = evs.reduce((s, e) => s + (e.event_type === 'purchase' ? toCents(e.price) * e.quantity : 0), 0);
-  const start = Date.parse(evs[0]!.timestamp);
+  const start = timestampMs(evs[0]!.timestamp);
   const last = evs[evs.length - 1]!;
   let step = 0, at = start;
-  for (const e of evs) if (step < FUNNEL_STEPS.length && e.event_type === FUNNEL_STEPS[step]) { step++; at = Date.parse(e.timestamp); }
-  const end = Date.parse(last.timestamp);
+  for (const e of evs) if (step < FUNNEL_STEPS.length && e.event_type === FUNNEL_STEPS[step]) { step++; at = timestampMs(e.timestamp); }
+  const end = timestampMs(last.timestamp);
   return {
-    session_id: sessionId(user, start), user_id: user, start_ms: start, end_ms: Date.parse(last.timestamp),
+    session_id: sessionId(user, start), user_id: user, start_ms: start, end_ms: timestampMs(last.timestamp),
     event_count: evs.length, type_counts, page_views: count('page_view'), purchases: count('purchase'), revenue_cents,
     converted: count('purchase') > 0, entry_page: evs[0]!.page_url ?? '', exit_page: last.page_url ?? '',
     // Whichever bound a streaming sessionizer sees pass first: the gap after the last event, or the longest duration.

@@ -24,8 +24,27 @@ export type Outcome =
   | { id: string; status: 'duplicate' }
   | { id: string; status: 'dead_lettered'; reason: string; detail: string; field?: string };
 
-/** Settles once the first copy of an id is stored; rejects if that copy's batch was refused. */
-export type StoredSignal = Promise<void>;
+/**
+ * Settles once the first copy of an id is stored; `wait` rejects if that copy's batch was refused.
+ * The promise is made only when a duplicate asks for it: one small object per request otherwise.
+ */
+export class StoredSignal {
+  private outcome: { err?: Error } | undefined;
+  private promise: Promise<void> | undefined;
+  private resolve: (() => void) | undefined;
+  private reject: ((e: Error) => void) | undefined;
+  wait(): Promise<void> {
+    if (this.promise) return this.promise;
+    if (this.outcome) this.promise = this.outcome.err ? Promise.reject(this.outcome.err) : Promise.resolve();
+    else this.promise = new Promise<void>((res, rej) => { this.resolve = res; this.reject = rej; });
+    return this.promise;
+  }
+  settle(err?: Error) {
+    if (this.outcome) return;
+    this.outcome = err ? { err } : {};
+    if (err) this.reject?.(err); else this.resolve?.();
+  }
+}
 export type PipelineDeps = { writer: BatchWriter; tiers: TierCache; dedupe: Dedupe<StoredSignal>; metrics: Metrics; log: Logger; deadLetterTopic?: DeadLetterTopic };
 
 /** Distinct `source` label values kept on the reject counter; later sources count as "other". */
@@ -55,10 +74,8 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'> & Part
     const topicLetters: TopicDeadLetter[] = [];
     // A duplicate is answered when its original is stored, and fails (so the sender retries it)
     // when the original's batch is refused: a 2xx must never stand for an event not stored.
-    let signalStored!: (err?: Error) => void;
-    const stored: StoredSignal = new Promise<void>((res, rej) => { signalStored = (err) => (err ? rej(err) : res()); });
-    stored.catch(() => {}); // observed by the duplicates that wait on it, if any
-    const originals = new Set<StoredSignal>();
+    const stored = new StoredSignal();
+    let originals: Set<StoredSignal> | undefined;
 
     for (const e of incoming) {
       const parsed = parseData(e);
@@ -79,7 +96,7 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'> & Part
       const original = dedupe.admit(id, stored);
       if (original) {
         metrics.duplicatesDropped.inc();
-        if (original !== stored) originals.add(original);
+        if (original !== stored) (originals ??= new Set()).add(original);
         outcomes.push({ id: e.attrs.id, status: 'duplicate' });
         continue;
       }
@@ -110,14 +127,14 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'> & Part
       }
       const rows = { user_events_realtime: events, transactions_realtime: transactions, dead_letter_events: deadLetters, ...(warnings.length ? { data_quality_warnings: warnings } : {}) };
       if (events.length + transactions.length + deadLetters.length > 0) await writer.add(rows);
-      signalStored();
+      stored.settle();
     } catch (err) {
       // Not stored: forget the ids so the sender's retry is taken as new, not as a duplicate.
       dedupe.forget(valid.map((v) => v.id));
-      signalStored(err as Error);
+      stored.settle(err as Error);
       throw err;
     }
-    await Promise.all(originals);
+    if (originals) await Promise.all([...originals].map((o) => o.wait()));
     if (deadLetters.length) {
       if (deps.deadLetterTopic) await deps.deadLetterTopic.send(topicLetters);
       metrics.deadLetterWrites.inc(deadLetters.length);
