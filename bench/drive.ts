@@ -12,6 +12,7 @@ import type { BenchArgs } from './args.js';
 import { fmtRate, say } from './bench-log.js';
 import { sleep, spawnNode, waitFor, type Child } from './children.js';
 import type { Load } from './load.js';
+import { parseScrape, quantilesBetween, valueOf, type Scrape } from './prom.js';
 import { readMachineCpu, readThreads, threadDelta, type ProcMonitor } from './proc.js';
 import { createMarkers, startMarkerPoller, type createDashboardUsers } from './readers.js';
 import type { PhaseResult, Window } from './run-types.js';
@@ -22,11 +23,18 @@ const TICK_MS = 10;
 const PROGRESS_MS = 5_000;
 export const DRAIN_MS = 180_000;
 
+/** The measured window; its end moves earlier when the run is stopped early (Ctrl-C). */
 export function windowOf(args: BenchArgs, t0: number): Window {
   const start = t0 + args.warmupS * 1000;
-  const end = start + args.durationS * 1000;
-  return { start, end, contains: (ms: number) => ms >= start && ms < end };
+  const w: Window = { start, end: start + args.durationS * 1000, contains: (ms: number) => ms >= w.start && ms < w.end };
+  return w;
 }
+
+/** Set by the first Ctrl-C: the load loop stops sending, the window ends there, and the run drains briefly and reports. */
+export const earlyStop = { requested: false, atMs: 0 };
+const EARLY_DRAIN_MS = 30_000;
+/** Session freshness in the progress line: over about this last stretch of scrapes. */
+const RECENT_MS = 30_000;
 
 export async function drive(o: {
   name: string; args: BenchArgs; t0: number; window: Window; load: Load; log: WriteStream;
@@ -34,7 +42,8 @@ export async function drive(o: {
   fetchMarkers: () => Promise<string[]>;
   procs: ProcMonitor; procNames: string[];
   inFlight: () => number; analyticsInFlight: () => number; acked: () => number;
-  gauge?: () => Promise<number>;
+  /** The system under test's /metrics text (scraped every 5 s). */
+  scrape?: () => Promise<string>;
   /** Called once a second (e.g. to count the baseline's rows). */
   poll?: () => Promise<void>;
   drainedExtra?: () => boolean;
@@ -51,7 +60,7 @@ export async function drive(o: {
   o.users?.start(t0);
 
   const inFlightSamples: { s: number; v: number; a: number }[] = [];
-  const gauge: [number, number][] = [];
+  const scrapes: Scrape[] = [];
   const sampler = setInterval(() => inFlightSamples.push({ s: Math.floor((Date.now() - t0) / 1000), v: o.inFlight(), a: o.analyticsInFlight() }), 100);
   let polling = false;
   let ticks = 0;
@@ -61,9 +70,9 @@ export async function drive(o: {
     void (async () => {
       // /metrics every 5 s, not every second: prom-client's default metrics read /proc/self/fd and list
       // active handles, which costs the system under test O(open sockets) per scrape (10,000+ here).
-      if (o.gauge && ticks++ % 5 === 0) {
-        const v = await o.gauge().catch(() => NaN);
-        if (Number.isFinite(v)) gauge.push([(Date.now() - t0) / 1000, v]);
+      if (o.scrape && ticks++ % 5 === 0) {
+        const text = await o.scrape().catch(() => undefined);
+        if (text !== undefined) scrapes.push(parseScrape(text));
       }
       await o.poll?.().catch(() => undefined);
     })().finally(() => { polling = false; });
@@ -82,11 +91,16 @@ export async function drive(o: {
       return a && b && b.atMs > a.atMs ? `${n} ${((b.cpuS - a.cpuS) / ((b.atMs - a.atMs) / 1000)).toFixed(2)}` : undefined;
     }).filter(Boolean).join(' ');
     const last = markers.freshness.entries().at(-1);
+    const [sa, sb] = [scrapes.find((x) => x.atMs >= now - RECENT_MS - 5_000), scrapes.at(-1)];
+    const storedRate = sa && sb && sb.atMs > sa.atMs ? ((valueOf(sb, 'speed_layer_events_stored_total') ?? 0) - (valueOf(sa, 'speed_layer_events_stored_total') ?? 0)) / ((sb.atMs - sa.atMs) / 1000) : undefined;
+    const sessionP99 = quantilesBetween(sa, sb, 'speed_layer_session_freshness_seconds').p99;
+    const open = valueOf(sb, 'speed_layer_open_sessions');
     say(`${o.name} ${stage.padEnd(8)} t=${((now - t0) / 1000).toFixed(0).padStart(4)}s  sent ${fmtRate((load.counters.sent - lastProgress.sent) / dt)}/s  ` +
       `${o.name === 'baseline' ? 'stored' : args.mode === 'kafka' ? 'delivered' : 'answered'} ${fmtRate((acked - lastProgress.acked) / dt)}/s  in-flight ${o.inFlight()}  ` +
       `freshness ${last ? `${(last[1] / 1000).toFixed(1)} s` : '–'} (oldest unseen ${(markers.lag(now) / 1000).toFixed(1)} s)  ` +
+      (o.scrape ? `stored ${storedRate === undefined ? '–' : fmtRate(storedRate)}/s  session freshness p99 ${sessionP99 === null ? '–' : `${sessionP99} s`}  open sessions ${open ?? '–'}  ` : '') +
       (o.users ? `queries p99 ${recentQ.length ? Math.max(...recentQ) : '–'} ms  ` : '') +
-      `cores: ${cores}  RSS ${o.procNames.slice(0, 1).map((n) => `${n} ${Math.round(o.procs.last(n)?.rssMiB ?? 0)} MiB`).join('')}`);
+      `cores: ${cores}  RSS ${o.procNames.map((n) => `${n} ${Math.round(o.procs.last(n)?.rssMiB ?? 0)}`).join(' ')} MiB`);
     lastProgress = { at: now, sent: load.counters.sent, acked };
   }, PROGRESS_MS);
 
@@ -94,12 +108,14 @@ export async function drive(o: {
   let machineBusyS: number | undefined;
   const threadsAtStart = new Map<string, Map<string, number>>();
   const threads: Record<string, { thread: string; cpu_s: number }[]> = {};
+  let atWindowEnd: (() => void) | undefined;
   const machineTimers = [
     setTimeout(() => {
       machineAtStart = readMachineCpu();
       for (const [n, pid] of Object.entries(o.threadPids ?? {})) threadsAtStart.set(n, readThreads(pid));
     }, Math.max(0, window.start - Date.now())),
-    setTimeout(() => {
+    setTimeout(atWindowEnd = () => {
+      atWindowEnd = undefined;
       // Scaled to the window's length: a late timer would otherwise count more than the window.
       if (machineAtStart) { const now = readMachineCpu(); machineBusyS = ((now.busyS - machineAtStart.busyS) / (now.totalS - machineAtStart.totalS)) * availableParallelism() * ((window.end - window.start) / 1000); }
       for (const [n, pid] of Object.entries(o.threadPids ?? {})) threads[n] = threadDelta(threadsAtStart.get(n) ?? new Map(), readThreads(pid));
@@ -112,7 +128,7 @@ export async function drive(o: {
   let lastTick = t0;
   const sendEnd = window.end;
   const markerSet = new Set<GeneratedRecord>();
-  while (Date.now() < sendEnd) {
+  while (Date.now() < sendEnd && !earlyStop.requested) {
     const now = Date.now();
     maxTickGapMs = Math.max(maxTickGapMs, now - lastTick);
     lastTick = now;
@@ -128,9 +144,18 @@ export async function drive(o: {
     if (records.length) load.send(records, now, markerSet);
     await sleep(Math.max(0, TICK_MS - (Date.now() - now)));
   }
-  say(`${o.name}: sending stopped after ${load.counters.sent.toLocaleString('en')} records; waiting for every answer and the last marker (up to ${DRAIN_MS / 1000} s)…`);
-  const drainEnd = Date.now() + DRAIN_MS;
-  let drained = await load.drain(DRAIN_MS);
+  const early = earlyStop.requested;
+  if (early) {
+    // Stopped early: the window ends where sending did (a stop during the warm-up measures all of it).
+    window.end = Math.min(window.end, Math.max(earlyStop.atMs, t0 + 1000));
+    if (window.end <= window.start) window.start = t0;
+    clearTimeout(machineTimers[1]);
+    atWindowEnd?.();
+  }
+  const drainMs = early ? EARLY_DRAIN_MS : DRAIN_MS;
+  say(`${o.name}: sending stopped after ${load.counters.sent.toLocaleString('en')} records; waiting for every answer and the last marker (up to ${drainMs / 1000} s)…`);
+  const drainEnd = Date.now() + drainMs;
+  let drained = await load.drain(drainMs);
   if (o.drainedExtra) drained = (await waitFor(o.drainedExtra, Math.max(0, drainEnd - Date.now()), 250)) && drained;
   await waitFor(() => markers.allSeen(), Math.max(5_000, Math.min(30_000, drainEnd - Date.now())), 200);
   const backlogAtStop = Math.max(0, o.backlog());
@@ -140,7 +165,7 @@ export async function drive(o: {
   for (const t of machineTimers) clearTimeout(t);
   await new Promise<void>((r) => o.log.end(r));
   o.procs.sample();
-  say(`${o.name}: ${drained ? 'drained' : `NOT drained after ${DRAIN_MS / 1000} s: ${backlogAtStop.toLocaleString('en')} records not yet taken in`}; markers seen ${markers.seenCount}/${markers.sent}`);
+  say(`${o.name}: ${drained ? 'drained' : `NOT drained after ${drainMs / 1000} s: ${backlogAtStop.toLocaleString('en')} records not yet taken in`}; markers seen ${markers.seenCount}/${markers.sent}`);
 
   const perSecond = (key: 'v' | 'a') => {
     const sums = new Map<number, { sum: number; n: number }>();
@@ -154,14 +179,15 @@ export async function drive(o: {
   };
   return {
     name: o.name, t0, windowStart: window.start, windowEnd: window.end, sendEnd, load, markers, users: o.users,
-    inFlight: perSecond('v'), analyticsInFlight: perSecond('a'), gauge, maxTickGapMs, drained, backlogAtStop, machineBusyS, threads,
+    inFlight: perSecond('v'), analyticsInFlight: perSecond('a'), maxTickGapMs, scrapes, stoppedEarly: early,
+    gauge: scrapes.flatMap((x) => { const v = valueOf(x, 'speed_layer_in_flight_requests'); return v === null ? [] : [[(x.atMs - t0) / 1000, v] as [number, number]]; }), drained, backlogAtStop, machineBusyS, threads,
   };
 }
 
-export async function runVerify(runDir: string, dataDir: string, database: string, sentFile: string, phase: PhaseResult, children: Child[]): Promise<VerifyResult> {
+export async function runVerify(runDir: string, dataDir: string, database: string, sentFile: string, phase: PhaseResult, children: Child[], sinceMs?: number): Promise<VerifyResult> {
   say(`verifying ${database}: every id sent against what ClickHouse stored…`);
   let out = '';
-  const child = spawnNode('verify', ['bench/verify.ts', JSON.stringify({ dataDir, database, sentFile, t0Ms: phase.t0, windowStartMs: phase.windowStart, windowEndMs: phase.windowEnd })], {
+  const child = spawnNode('verify', ['bench/verify.ts', JSON.stringify({ dataDir, database, sentFile, t0Ms: phase.t0, windowStartMs: phase.windowStart, windowEndMs: phase.windowEnd, sinceMs })], {
     logFile: join(runDir, `verify-${database}.log`), onLine: (l) => { if (l.startsWith('{')) out = l; },
   });
   children.push(child);

@@ -28,6 +28,7 @@ export async function runOurs(args: BenchArgs, runDir: string, procs: ProcMonito
     ...process.env, PORT: String(port), CLICKHOUSE_URL: '', CLICKHOUSE_DATA_DIR: dataDir, CLICKHOUSE_DATABASE: 'speed_layer',
     USERS_TABLE: BENCH_USERS_TABLE, KAFKA_BROKERS: '', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
+  if (args.history > 0) await storeHistory(args, runDir, dataDir, children);
   say(`starting the speed layer: node ${profileArgs('sut').join(' ')} --import tsx scripts/start.ts --rate 0 (ingest :${port}, analytics :${port + 1}, ClickHouse ${dataDir})`);
   const sut = spawnNode('sut', ['scripts/start.ts', '--rate', '0'], { env, logFile: join(runDir, 'sut.log'), nodeArgs: profileArgs('sut') });
   children.push(sut);
@@ -96,10 +97,7 @@ export async function runOurs(args: BenchArgs, runDir: string, procs: ProcMonito
     inFlight: () => (args.mode === 'kafka' ? dstats?.inFlightRequests ?? 0 : load.outstanding),
     analyticsInFlight: () => usersClient.outstanding + pollClient.outstanding,
     acked: () => (args.mode === 'kafka' ? dstats?.delivered ?? 0 : load.counters.acked),
-    gauge: async () => {
-      const a = await probe.get(metricsUrl, 2_000);
-      return Number(/^speed_layer_in_flight_requests (\S+)/m.exec(a.body)?.[1] ?? NaN);
-    },
+    scrape: async () => (await probe.get(metricsUrl, 2_000)).body,
     drainedExtra: args.mode === 'kafka'
       ? () => !!dstats && dstats.inFlight === 0 && dstats.queued === 0 && dstats.delivered + dstats.deadLettered + dstats.discarded >= load.counters.sent
       : undefined,
@@ -115,7 +113,7 @@ export async function runOurs(args: BenchArgs, runDir: string, procs: ProcMonito
   say('stopping the speed layer (SIGTERM: it flushes what it holds)…');
   const sutExit = await sut.stop(120_000);
   say(`speed layer exited with ${sutExit}`);
-  const verify = await runVerify(runDir, dataDir, 'speed_layer', join(runDir, 'sent-ours.tsv'), phase, children);
+  const verify = await runVerify(runDir, dataDir, 'speed_layer', join(runDir, 'sent-ours.tsv'), phase, children, args.history > 0 ? historyEnd : undefined);
   const profiles: ProfileSummary[] = [];
   if (args.profile) {
     for (const name of ['sut', 'dispatcher']) {
@@ -136,3 +134,21 @@ export async function runOurs(args: BenchArgs, runDir: string, procs: ProcMonito
   return { phase, verify, procNames, profiles, sutExit };
 }
 
+
+/** Rows stored before this time are history, not the run's (history-proc.ts stamps them in the past). */
+let historyEnd = 0;
+
+/** --history N: the closed sessions and their events, stored in the data directory before the system under test opens it. */
+async function storeHistory(args: BenchArgs, runDir: string, dataDir: string, children: Child[]) {
+  historyEnd = Date.now();
+  say(`storing ${args.history.toLocaleString('en')} closed sessions of the last 30 days and their events (bench/history.ts)…`);
+  let result = '';
+  const child = spawnNode('history', ['bench/history-proc.ts', JSON.stringify({ dataDir, database: 'speed_layer', sessions: args.history, seed: args.seed, population: args.population, nowMs: historyEnd })], {
+    logFile: join(runDir, 'history.log'), onLine: (l) => { if (l.startsWith('{')) result = l; else say(l); },
+  });
+  children.push(child);
+  const code = await child.exited;
+  if (code !== 0 || !result) throw new Error(`the history load failed (exit ${code}); see ${join(runDir, 'history.log')}`);
+  const r = JSON.parse(result) as { sessions: number; events: number; seconds: number };
+  say(`history stored: ${r.sessions.toLocaleString('en')} sessions, ${r.events.toLocaleString('en')} events in ${r.seconds} s`);
+}

@@ -1,4 +1,5 @@
 import type { Load } from './load.js';
+import type { Scrape } from './prom.js';
 import type { ProfileSummary } from './profile.js';
 import type { createDashboardUsers, createMarkers } from './readers.js';
 import type { VerifyResult } from './verify.js';
@@ -27,6 +28,10 @@ export type PhaseResult = {
   threads: Record<string, { thread: string; cpu_s: number }[]>;
   dispatcher?: DispatcherStats;
   metrics?: Record<string, number>;
+  /** The system under test's /metrics every 5 s (none for the baseline). */
+  scrapes: Scrape[];
+  /** Ctrl-C ended sending before the window's planned end. */
+  stoppedEarly: boolean;
 };
 
 

@@ -17,7 +17,7 @@ import { createEventProducer, ensureTopics, startKafkaBroker, type EventProducer
 import { parseBenchArgs, USAGE } from './args.js';
 import { say } from './bench-log.js';
 import type { Child } from './children.js';
-import { DRAIN_MS } from './drive.js';
+import { DRAIN_MS, earlyStop } from './drive.js';
 import { retry } from './helpers.js';
 import { runBaseline } from './phase-baseline.js';
 import { runOurs } from './phase-ours.js';
@@ -61,7 +61,17 @@ async function main() {
   }, limitMs);
   watchdog.unref();
   const removeRunDir = () => { if (!args.keep) rmSync(runDir, { recursive: true, force: true }); };
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { say(`${sig}: stopping every process`); void cleanup().finally(() => { removeRunDir(); process.exit(130); }); });
+  // The first Ctrl-C (or SIGTERM) ends the run early but still drains, verifies and writes the summary
+  // (a soak stopped by hand keeps its figures); a second one stops every process at once.
+  const hardStop = (sig: string) => { say(`${sig} again: stopping every process`); void cleanup().finally(() => { removeRunDir(); process.exit(130); }); };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      earlyStop.requested = true;
+      earlyStop.atMs = Date.now();
+      say(`${sig}: stopping the load now; the run drains briefly, verifies and writes its summary (${sig} again to abort)`);
+      process.once(sig, () => hardStop(sig));
+    });
+  }
 
   try {
     await ensureBenchUsers(config.DATABASE_URL, { seed: args.seed, population: args.population, unknownShare: STREAM_DEFAULTS.unknownShare }, say);

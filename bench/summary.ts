@@ -7,7 +7,9 @@ import { gitState } from './helpers.js';
 import { simulateKpa, type KpaPoint, type KpaSpec } from './kpa.js';
 import type { ProcMonitor } from './proc.js';
 import type { OursResult, PhaseResult, TheirsResult } from './run-types.js';
+import { flatness, perMinute, sessionFigures } from './session-figures.js';
 import { percentiles, round, type Percentiles } from './stats.js';
+import { checkTargets, TARGETS } from './targets.js';
 import type { VerifyResult } from './verify.js';
 
 function kpaSpecs(): { ingest: KpaSpec; analytics: KpaSpec } {
@@ -78,20 +80,22 @@ export function buildSummary(args: BenchArgs, runId: string, config: ReturnType<
   const theirsFig = theirs ? phaseFigures(args, theirs.phase, theirs.verify, procs, ['baseline']) : undefined;
   const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? round(a / b, 2) : undefined);
   const qp = q?.latency.percentiles();
-  const targets = {
-    required: 'kafka mode, 10,000 events/s for 300 s, 0 lost, freshness p99 <= 5 s, query p99 < 1 s with >= 50 users',
-    this_run_qualifies: args.mode === 'kafka' && args.rate >= 10_000 && args.durationS >= 300 && args.users >= 50,
-    sustained_rate: fig.events_per_s >= 0.99 * args.rate && fig.sent_per_s >= 0.99 * args.rate,
-    lost_zero: fig.lost === 0,
-    freshness_p99_le_5s: fig.freshness_ms.count > 0 && fig.freshness_ms.missing === 0 && fig.freshness_ms.p99 <= 5_000,
-    query_p99_lt_1s: qp !== undefined && qp.count > 0 && qp.p99 < 1_000,
-  };
+  const sessions = sessionFigures(p, procs);
+  const minutes = perMinute(p, procs);
+  const soak = args.durationS >= TARGETS.soak.minS ? flatness(minutes, TARGETS.soak.compareS) : null;
+  const targets = checkTargets(args, {
+    eventsPerS: fig.events_per_s, sentPerS: fig.sent_per_s, lost: fig.lost, freshness: fig.freshness_ms,
+    queryP99Ms: qp?.p99, queryCount: qp?.count ?? 0,
+    sessionFreshnessP99S: sessions.session_freshness_s.p99, sessionizerRunP99S: sessions.sessionizer_run_s.p99, sessionizerCores: sessions.sessionizer_cpu.cores,
+  });
   return {
     run: runId,
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`,
     mode: args.mode,
     rate_target: args.rate,
     duration_s: args.durationS,
+    stopped_early: p.stoppedEarly || undefined,
+    history_sessions: args.history,
     warmup_s: args.warmupS,
     concurrent_users: args.users,
     sent: fig.sent,
@@ -105,6 +109,7 @@ export function buildSummary(args: BenchArgs, runId: string, config: ReturnType<
     query_ms: qp ? { p50: qp.p50, p95: qp.p95, p99: qp.p99, max: qp.max, count: qp.count, failures: q!.failures, failure_reasons: q!.failureReasons, by_endpoint: byEndpoint } : undefined,
     request_ms: { ...p.load.latency.percentiles(), what: args.mode === 'kafka' ? (p.load.latency.count ? 'produce call to broker ack (kafkajs)' : 'not measured: kcat acknowledges asynchronously') : 'intended send to final answer (incl. retries)', retries: p.load.counters.retries, transport_errors: p.load.counters.errors, failed_records: p.load.counters.failed, statuses: p.load.counters.statuses },
     cpu_s_per_million: fig.cpu_s_per_million,
+    sessions: { ...sessions, stored: ours.verify.sessions ?? null, soak_flatness_last_over_first: soak ?? undefined },
     baseline: theirsFig && theirs ? {
       what: theirs.settings,
       sent: theirsFig.sent, stored: theirsFig.stored, lost: theirsFig.lost, duplicates: theirsFig.duplicates,
@@ -145,6 +150,7 @@ export function buildSummary(args: BenchArgs, runId: string, config: ReturnType<
     series: {
       t0: new Date(p.t0).toISOString(),
       per_second: seriesRows(p, ours.verify, kpaIngest, kpaAnalytics),
+      per_minute: minutes,
       gauge_in_flight: p.gauge.map(([t, v]) => [round(t, 1), v]),
       baseline: theirs ? seriesRows(theirs.phase, theirs.verify) : undefined,
     },
@@ -178,6 +184,8 @@ function seriesRows(p: PhaseResult, v: VerifyResult, kpa?: KpaPoint[], kpaA?: Kp
 }
 
 
+const fmtS = (v: number | null) => (v === null ? '–' : `${v} s`);
+
 export function printHeadline(s: Summary) {
   const f = s.freshness_ms;
   console.log(`
@@ -188,11 +196,12 @@ ${s.mode} at ${s.rate_target.toLocaleString('en')} events/s for ${s.duration_s} 
   request p50/p99 ${s.request_ms.p50}/${s.request_ms.p99} ms (${s.request_ms.what})
   CPU s per million events ${s.cpu_s_per_million ?? '–'} (${s.cpu.processes.join(' + ')}) · ` +
     Object.entries(s.processes).map(([n, p]) => `${n} ${p.cores ?? '–'} cores, peak ${p.peak_rss_mib} MiB`).join(' · ') + `
+  sessions: freshness p50/p99 ${fmtS(s.sessions.session_freshness_s.p50)}/${fmtS(s.sessions.session_freshness_s.p99)} · sessionizer run p50/p99 ${fmtS(s.sessions.sessionizer_run_s.p50)}/${fmtS(s.sessions.sessionizer_run_s.p99)} (${s.sessions.sessionizer_run_s.count ?? '–'} runs, busy ${s.sessions.sessionizer_cpu.run_busy_share ?? '–'} of the time; sut ${s.sessions.sessionizer_cpu.sut_cores ?? '–'} cores) · stored ${s.sessions.stored?.stored ?? '–'} (${s.sessions.stored?.closed ?? '–'} closed) · open ${s.sessions.open_sessions.at_end ?? '–'}
   ClickHouse active parts ${s.clickhouse.parts_active} · KPA ingest replicas max ${s.autoscaling.ingest.max_replicas} (max-scale ${s.autoscaling.ingest.maxScale})` +
     (s.baseline ? `
   baseline (ClickHouse Kafka engine): stored ${s.baseline.events_per_s.toLocaleString('en')}/s, lost ${s.baseline.lost}, freshness p99 ${s.baseline.freshness_ms.p99} ms, ${s.baseline.cpu_s_per_million ?? '–'} CPU s per million
   ours/theirs: events/s ${s.baseline.ratio_ours_to_theirs.events_per_s ?? '–'} · CPU s per million ${s.baseline.ratio_ours_to_theirs.cpu_s_per_million ?? '–'}` : '') + `
-  targets: ${Object.entries(s.targets).filter(([k]) => k !== 'required').map(([k, v]) => `${k} ${v ? 'yes' : 'NO'}`).join(' · ')}
+  targets: ${Object.entries(s.targets).filter(([k]) => k !== 'required').map(([k, v]) => `${k} ${v === null ? '–' : v ? 'yes' : 'NO'}`).join(' · ')}
 `);
 }
 
