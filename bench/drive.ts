@@ -16,7 +16,7 @@ import { parseScrape, quantilesBetween, valueOf, type Scrape } from './prom.js';
 import { readMachineCpu, readThreads, threadDelta, type ProcMonitor } from './proc.js';
 import { createMarkers, startMarkerPoller, type createDashboardUsers } from './readers.js';
 import type { PhaseResult, Window } from './run-types.js';
-import { createStream, STREAM_DEFAULTS } from './stream.js';
+import { createStream, PRIME_S, STREAM_DEFAULTS, type Stream } from './stream.js';
 import type { VerifyResult } from './verify.js';
 
 const TICK_MS = 10;
@@ -30,6 +30,22 @@ export function windowOf(args: BenchArgs, t0: number): Window {
   return w;
 }
 
+/**
+ * The phase's stream, run for PRIME_S of simulated time first (visits under way, users inside their
+ * timeout), so the run starts in the steady mix; at 10k/s this takes tens of CPU seconds, before t0.
+ */
+export function primedStream(args: BenchArgs): Stream {
+  const stream = createStream({ seed: args.seed, population: args.population, ...STREAM_DEFAULTS });
+  const started = Date.now();
+  say(`priming the stream: ${PRIME_S} s of the shop at ${args.rate.toLocaleString('en')}/s (${args.population.toLocaleString('en')} users), nothing sent…`);
+  let end = Date.now();
+  stream.prime(args.rate, end);
+  // Catch up with the time the prime took, else the events due meanwhile would all be sent at once, late.
+  for (let now = Date.now(); now - end > 100; now = Date.now()) { stream.prime(args.rate, now, (now - end) / 1000); end = now; }
+  say(`stream primed in ${((Date.now() - started) / 1000).toFixed(1)} s: ${stream.pending.toLocaleString('en')} visits under way or due back`);
+  return stream;
+}
+
 /** Set by the first Ctrl-C: the load loop stops sending, the window ends there, and the run drains briefly and reports. */
 export const earlyStop = { requested: false, atMs: 0 };
 const EARLY_DRAIN_MS = 30_000;
@@ -37,7 +53,7 @@ const EARLY_DRAIN_MS = 30_000;
 const RECENT_MS = 30_000;
 
 export async function drive(o: {
-  name: string; args: BenchArgs; t0: number; window: Window; load: Load; log: WriteStream;
+  name: string; args: BenchArgs; t0: number; window: Window; load: Load; log: WriteStream; stream: Stream;
   users?: ReturnType<typeof createDashboardUsers>;
   fetchMarkers: () => Promise<string[]>;
   procs: ProcMonitor; procNames: string[];
@@ -53,7 +69,7 @@ export async function drive(o: {
   threadPids?: Record<string, number>;
 }): Promise<PhaseResult> {
   const { args, t0, window, load } = o;
-  const stream = createStream({ seed: args.seed, population: args.population, ...STREAM_DEFAULTS });
+  const { stream } = o;
   const markers = createMarkers(randomUUID());
   await sleep(Math.max(0, t0 - Date.now()));
   const poller = startMarkerPoller(markers, o.fetchMarkers, t0);

@@ -5,7 +5,7 @@ import { ensureTopics, type EventProducer, type KafkaBroker } from '../local/kaf
 import type { BenchArgs } from './args.js';
 import { say } from './bench-log.js';
 import { freePortPair, spawnNode, waitFor, type Child } from './children.js';
-import { drive, runVerify, windowOf } from './drive.js';
+import { drive, primedStream, runVerify, windowOf } from './drive.js';
 import { kafkaLoad, retry } from './helpers.js';
 import { createHttpClient } from './http-client.js';
 import type { ProcMonitor } from './proc.js';
@@ -37,12 +37,13 @@ export async function runBaseline(args: BenchArgs, runDir: string, procs: ProcMo
   say(`baseline ready (pid ${child.pid}); consumers ${joined ? 'assigned' : 'NOT assigned after 120 s'}`);
 
   const log = createWriteStream(join(runDir, 'sent-baseline.tsv'));
+  const stream = primedStream(args);
   const t0 = Date.now() + 500;
   const window = windowOf(args, t0);
   const load = kafkaLoad(broker, producer, topics, { log, t0Ms: t0, inWindow: window.contains }, procs, 'baseline-producer');
   let storedRows = 0;
   const phase = await drive({
-    name: 'baseline', args: { ...args, users: 0 }, t0, window, load, procs, procNames: ['baseline', 'broker', 'bench', ...(procs.names().includes('baseline-producer') ? ['baseline-producer'] : [])], log,
+    name: 'baseline', args: { ...args, users: 0 }, stream, t0, window, load, procs, procNames: ['baseline', 'broker', 'bench', ...(procs.names().includes('baseline-producer') ? ['baseline-producer'] : [])], log,
     fetchMarkers: async () => (await query(`SELECT DISTINCT product_id FROM baseline.product_performance WHERE product_id LIKE '${MARKER_PREFIX}%' AND minute >= now() - INTERVAL 5 MINUTE`)).map((r) => String(r.product_id)),
     inFlight: () => 0, analyticsInFlight: () => 0,
     acked: () => storedRows,

@@ -8,7 +8,7 @@ import type { EventProducer, KafkaBroker } from '../local/kafka/index.js';
 import type { BenchArgs } from './args.js';
 import { say } from './bench-log.js';
 import { freePortPair, spawnNode, waitFor, type Child } from './children.js';
-import { drive, runVerify, windowOf } from './drive.js';
+import { drive, primedStream, runVerify, windowOf } from './drive.js';
 import { kafkaLoad, parseMetrics } from './helpers.js';
 import { createHttpClient } from './http-client.js';
 import { createBatchLoad, createHttpLoad, type Load } from './load.js';
@@ -76,6 +76,7 @@ export async function runOurs(args: BenchArgs, runDir: string, procs: ProcMonito
   const usersClient = createHttpClient(1024);
   const pollClient = createHttpClient(2);
   const log = createWriteStream(join(runDir, 'sent-ours.tsv'));
+  const stream = primedStream(args);
   const t0 = Date.now() + 500;
   const window = windowOf(args, t0);
   const deps = { log, t0Ms: t0, inWindow: window.contains };
@@ -92,7 +93,7 @@ export async function runOurs(args: BenchArgs, runDir: string, procs: ProcMonito
   const metricsUrl = new URL('/metrics', ingest);
   const procNames = ['sut', ...(dispatcher ? ['dispatcher'] : []), ...(broker ? ['broker'] : []), 'bench', ...(procs.names().includes('producer') ? ['producer'] : [])];
   const phase = await drive({
-    name: 'speed layer', args, t0, window, load, users, fetchMarkers, procs, procNames, log,
+    name: 'speed layer', args, stream, t0, window, load, users, fetchMarkers, procs, procNames, log,
     // Requests, not records: the queue-proxy counts requests (a batch of 1,000 records is one).
     inFlight: () => (args.mode === 'kafka' ? dstats?.inFlightRequests ?? 0 : load.outstanding),
     analyticsInFlight: () => usersClient.outstanding + pollClient.outstanding,

@@ -22,6 +22,7 @@ import { retry } from './helpers.js';
 import { runBaseline } from './phase-baseline.js';
 import { runOurs } from './phase-ours.js';
 import { renderSvg, writePng } from './plot.js';
+import { minutePlotSvg } from './plot-minutes.js';
 import { createProcMonitor } from './proc.js';
 import { STREAM_DEFAULTS } from './stream.js';
 import { buildSummary, printHeadline } from './summary.js';
@@ -92,6 +93,9 @@ async function main() {
     say(`summary written to ${args.out}`);
     const png = await writePng(renderSvg(plotOf(args, summary, ours, theirs)), args.plot).catch((err: Error) => { say(`plot: ${err.message}`); return false; });
     say(png ? `plot written to ${args.plot}` : `plot: Chromium did not start; wrote the SVG next to ${args.plot} instead`);
+    const minutesSvg = args.out.replace(/\.json$/, '') + '.minutes.svg';
+    writeFileSync(minutesSvg, minutePlotSvg(`speed-layer bench ${runId}: per minute`, summary.series.per_minute));
+    say(`per-minute plot written to ${minutesSvg}`);
     printHeadline(summary);
   } finally {
     await cleanup();

@@ -3,6 +3,7 @@ import type { BenchArgs } from './args.js';
 import type { Plot } from './plot.js';
 import type { OursResult, TheirsResult } from './run-types.js';
 import type { Summary } from './summary.js';
+import { TARGETS } from './targets.js';
 
 export function plotOf(args: BenchArgs, s: Summary, ours: OursResult, theirs?: TheirsResult): Plot {
   const rows = s.series.per_second;
@@ -31,7 +32,7 @@ export function plotOf(args: BenchArgs, s: Summary, ours: OursResult, theirs?: T
       },
       {
         title: 'Freshness: sent → visible in the product view (markers); sent → stored p99 (all events)', unit: 'ms',
-        hlines: [{ y: 5000, label: 'target p99 5 s', color: '#d62728' }],
+        hlines: [{ y: TARGETS.freshnessP99Ms, label: `target p99 ${TARGETS.freshnessP99Ms / 1000} s`, color: '#d62728' }],
         lines: [
           { label: 'marker freshness', points: pts(rows, (r) => r.marker_freshness_ms), color: '#ff7f0e', dots: true },
           { label: 'stored p99', points: pts(rows, (r) => r.store_latency_p99_ms), color: '#9467bd' },
