@@ -1,7 +1,7 @@
 /**
  * How events reach the functions: a KafkaSource per topic delivers each record to ingest as a
  * CloudEvent; what it cannot deliver goes to a KafkaSink on `dead_letter_events`; a PingSource
- * wakes the session closer once a minute.
+ * asks the sessionizer for a run once a minute, a backstop to its own 2 s timer.
  */
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
@@ -28,7 +28,7 @@ export class EventingChart extends Chart {
       bootstrapServers: [KAFKA.bootstrap],
       // Binary (KafkaSink's default): the event's attributes as ce_* headers, its data as the value.
       // The ingest writes its own rejects to this topic in the same shape, so every record there can
-      // be read alike and re-produced to its source topic once fixed (README "Dead-letter topic").
+      // be read alike and re-produced to its source topic once fixed (docs/ingest-contract.md, "Dead-letter topic").
       contentMode: 'binary',
     });
 
@@ -77,7 +77,7 @@ export class EventingChart extends Chart {
       schedule: v.inputs.sessionizer.schedule,
       timezone: 'Etc/UTC',
       contentType: 'application/json',
-      data: JSON.stringify({ action: 'close-idle-sessions' }),
+      data: JSON.stringify({ action: 'run' }),
       sink: { ref: service('sessionizer') },
     });
   }

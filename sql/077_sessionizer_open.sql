@@ -1,14 +1,13 @@
--- The sessionizer's open sessions, durable: what a restarted (or a second, during a rollout)
--- sessionizer loads to go on where the last one stopped. One row per open session with the ids (and
--- stored_at) of the events folded into it, so a re-read or a second copy of an event is recognised;
--- a closed session gets a tombstone and is never read again. Small: only open sessions.
+-- Snapshots of the sessionizer's open sessions: what a restarted sessionizer (or a second one, in a
+-- rollout) loads to go on, then replays the inbox from the snapshot's cursor. One partition per
+-- snapshot (generation), dropped once a newer one is complete, so the table holds one or two
+-- snapshots of the open sessions only, never the closed ones.
 CREATE TABLE IF NOT EXISTS {db}.sessionizer_open
 (
+    generation UInt64,
     user_id    UUID,
-    session_id UUID,
-    state      String,
-    is_deleted UInt8,
-    version    UInt64
+    state      String
 )
-ENGINE = ReplacingMergeTree(version, is_deleted)
-ORDER BY (user_id, session_id)
+ENGINE = MergeTree
+PARTITION BY generation
+ORDER BY user_id

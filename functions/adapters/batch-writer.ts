@@ -1,66 +1,87 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createAckBreaker, nextAverage, predictAckMs } from '../core/ack-breaker.js';
-import { BackpressureError } from '../core/errors.js';
+import { BackpressureError, InfraError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
+import { backoffMs, INSERT_RETRY, type RetryPolicy } from '../core/retry-policy.js';
+import { decideFlush, fullBucket, type Bucket, type FlushPolicy } from '../steps/flush-policy.js';
+import { insertError } from './clickhouse-errors.js';
 
 /**
  * The micro-batcher: rows for several tables are buffered together and written in few large
- * inserts, when the buffer reaches `maxRows` or its oldest row is `maxAgeMs` old. Every caller's
- * promise settles only once its rows are in ClickHouse, so a 2xx answer means durable.
+ * inserts. When a batch is sealed is steps/flush-policy.ts's rule (group commit: at once when no
+ * insert is running, within a cap on inserts per second; else when the running insert ends, or at
+ * `maxRows` rows or `maxAgeMs` age). Every caller's promise settles only once its rows are in
+ * ClickHouse, so a 2xx answer means durable.
  *
  * Each sealed batch carries an id; its inserts use it as `insert_deduplication_token`, so a retry
  * after a timeout cannot store a block twice. A batch that keeps failing stays at the head of the
- * queue and is retried (same token) until ClickHouse takes it: its callers are told to retry after
- * `maxRetries`, and new rows are refused (503) meanwhile, so memory stays bounded. When ClickHouse
- * is slow rather than failing, the breaker (core/ack-breaker.ts) refuses new rows once they could
- * not be acknowledged within `ackBudgetMs`.
+ * queue and is retried (same token, `retry`'s backoff) until ClickHouse takes it: its callers are
+ * told to retry after `retry.attemptsBeforeFailing`, and new rows are refused (503) meanwhile, so
+ * memory stays bounded. When ClickHouse is slow rather than failing, the breaker
+ * (core/ack-breaker.ts) refuses new rows once they could not be acknowledged within `ackBudgetMs`.
+ * A batch ClickHouse refuses for good (InfraError, not retriable) is handed to `unstorable`, whose
+ * rows are written instead (the ingest dead-letters them).
  */
 export type Row = Record<string, unknown>;
 export type Batch = { id: string; tables: Map<string, Row[]>; rows: number };
 
-// ClickHouse error codes that mean "this data will never be accepted" (parse and type errors):
-// no retry can help. Everything else (network, timeouts, too many parts, memory) is retried.
-// A parse error missing from this list wedges the stream (every later request gets 503): 25 (a lone
-// surrogate), 376 (a UUID) and 691 (an enum element) were seen doing it, the first two through the
-// fuzz; test/integration/batch-writer.test.ts stores past 25, 376 and 41.
-const PERMANENT_CODES = new Set(['6', '25', '26', '27', '38', '41', '53', '69', '70', '72', '117', '130', '131', '190', '321', '349', '376', '407', '467', '691']);
-const isRetriable = (err: unknown) => !PERMANENT_CODES.has(String((err as { code?: unknown }).code ?? ''));
+/** Idle seals allowed per second (steps/flush-policy.ts): each seal is one insert per table. */
+export const DEFAULT_INSERTS_PER_S = 10;
 
 export type BatchWriterOptions = {
   database: string;
   maxRows: number;
   maxAgeMs: number;
   bufferMaxRows: number;
+  /** Failed attempts after which the waiting callers get 503 (the batch is still retried). */
   maxRetries: number;
+  /** Backoff between attempts; defaults to core/retry-policy.ts's INSERT_RETRY. */
+  retry?: Omit<RetryPolicy, 'attemptsBeforeFailing'>;
+  /** Cap on idle seals per second (0: seal by size and age only). Default DEFAULT_INSERTS_PER_S. */
+  insertsPerS?: number;
   /** New rows are refused (503) while the predicted wait for their acknowledgement is longer. */
   ackBudgetMs: number;
   /** Called once the batch is stored. */
   stored?: (batch: Batch, nowMs: number) => void;
+  /** Rows to write instead of a batch ClickHouse will never take; without it such a batch is retried. */
+  unstorable?: (tables: ReadonlyMap<string, Row[]>, err: InfraError, nowMs: number) => Record<string, Row[]>;
 };
 
-type Pending = Batch & { deadLettered?: boolean; waiters: { resolve: () => void; reject: (e: Error) => void }[]; done: Promise<void>; settle: (e?: Error) => void; firstAt: number };
+type Pending = Batch & {
+  replaced?: boolean;
+  /** Settles the callers: resolved once stored, rejected when they must retry. One per batch, not per caller. */
+  answer: Promise<void>; answerSettle: (e?: Error) => void; answered: boolean;
+  done: Promise<void>; settle: () => void; firstAt: number;
+};
+
+const noop = () => {};
 
 export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHouseClient; metrics: Metrics; log: Logger }) {
   const { ch, metrics, log } = deps;
+  const retry: RetryPolicy = { ...(opts.retry ?? INSERT_RETRY), attemptsBeforeFailing: opts.maxRetries };
+  const policy: FlushPolicy = { maxRows: opts.maxRows, maxAgeMs: opts.maxAgeMs, insertsPerS: opts.insertsPerS ?? DEFAULT_INSERTS_PER_S };
+  let bucket: Bucket = fullBucket(policy, Date.now());
   let open: Pending | undefined;
   const sealed: Pending[] = [];
   let timer: NodeJS.Timeout | undefined;
+  let timerAt = 0;
+  let checkQueued = false;
   let working = false;
   let failing = false;
   let closed = false;
   let insertMs = 0;
   let headStartedAt = 0;
+  let sealedRows = 0;
   const breaker = createAckBreaker({ budgetMs: opts.ackBudgetMs });
 
-  const buffered = () => (open?.rows ?? 0) + sealed.reduce((s, b) => s + b.rows, 0);
+  const buffered = () => (open?.rows ?? 0) + sealedRows;
   /** speed_layer_buffered_rows follows every change: rows added, a batch stored, the buffer dropped. */
   const gauge = () => metrics.bufferedRows.set(buffered());
 
   /** The breaker's state now; the gauge and the log follow every change. */
-  function breakerState() {
-    const now = Date.now();
+  function breakerState(now = Date.now()) {
     const wasTripped = breaker.tripped;
     const state = breaker.evaluate(failing, predictAckMs({
       openRemainingMs: open && open.rows > 0 ? Math.max(0, opts.maxAgeMs - (now - open.firstAt)) : opts.maxAgeMs,
@@ -80,20 +101,57 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
     return state;
   }
 
-  function newPending(): Pending {
-    let settle!: (e?: Error) => void;
-    const done = new Promise<void>((res, rej) => { settle = (e) => (e ? rej(e) : res()); });
-    done.catch(() => {}); // observed through waiters; never an unhandled rejection
-    return { id: randomUUID(), tables: new Map(), rows: 0, waiters: [], done, settle, firstAt: Date.now() };
+  function newPending(now: number): Pending {
+    let settle!: () => void;
+    const done = new Promise<void>((res) => { settle = res; });
+    let answerSettle!: (e?: Error) => void;
+    const answer = new Promise<void>((res, rej) => { answerSettle = (e) => (e ? rej(e) : res()); });
+    answer.catch(noop); // observed by the callers; never an unhandled rejection
+    return { id: randomUUID(), tables: new Map(), rows: 0, answer, answerSettle, answered: false, done, settle, firstAt: now };
   }
 
-  function seal(trigger: 'size' | 'age' | 'shutdown') {
-    if (timer) { clearTimeout(timer); timer = undefined; }
+  function answer(batch: Pending, err?: Error) {
+    if (batch.answered) return;
+    batch.answered = true;
+    batch.answerSettle(err);
+  }
+
+  function clearTimer() {
+    if (timer) { clearTimeout(timer); timer = undefined; timerAt = 0; }
+  }
+
+  function seal(trigger: 'size' | 'age' | 'idle' | 'shutdown') {
+    clearTimer();
     if (!open || open.rows === 0) return;
     metrics.flushReason.inc({ trigger });
     sealed.push(open);
+    sealedRows += open.rows;
     open = undefined;
     void work();
+  }
+
+  /** Applies the flush policy now: seals, or arms one timer for when to ask again. */
+  function check() {
+    checkQueued = false;
+    if (closed && !open) return;
+    const now = Date.now();
+    const d = decideFlush(policy, { nowMs: now, rows: open?.rows ?? 0, firstAtMs: open?.firstAt ?? now, busy: working || sealed.length > 0, bucket });
+    bucket = d.bucket;
+    if (d.seal) return seal(d.trigger);
+    if (d.recheckMs === undefined) return;
+    // One timer per writer, moved only when the new deadline is sooner (not re-armed per request).
+    const at = now + d.recheckMs;
+    if (timer && timerAt <= at) return;
+    clearTimer();
+    timerAt = at;
+    timer = setTimeout(() => { timer = undefined; timerAt = 0; check(); }, d.recheckMs);
+  }
+
+  /** After the current I/O phase, so requests that arrived together go in one batch. */
+  function checkSoon() {
+    if (checkQueued) return;
+    checkQueued = true;
+    setImmediate(check);
   }
 
   async function work() {
@@ -103,15 +161,33 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
       while (sealed.length) {
         const batch = sealed[0]!;
         await writeWithRetry(batch);
+        if (sealed[0] !== batch) continue; // dropped meanwhile (abort)
         sealed.shift();
+        sealedRows -= batch.rows;
         gauge();
         headStartedAt = 0;
         breakerState(); // weighed without the batch just stored
-        for (const w of batch.waiters) w.resolve();
+        answer(batch);
         batch.settle();
       }
     } finally {
       working = false;
+    }
+    // Idle again: what gathered during the insert may go now (group commit).
+    if (open && open.rows > 0) check();
+  }
+
+  async function insertAll(batch: Pending) {
+    for (const [table, rows] of batch.tables) {
+      if (rows.length === 0) continue;
+      try {
+        await ch.insert({
+          table: `${opts.database}.${table}`, values: rows, format: 'JSONEachRow',
+          clickhouse_settings: { insert_deduplication_token: `${batch.id}:${table}` },
+        });
+      } catch (err) {
+        throw insertError(err, table);
+      }
     }
   }
 
@@ -120,13 +196,7 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
       const t0 = performance.now();
       headStartedAt = Date.now();
       try {
-        for (const [table, rows] of batch.tables) {
-          if (rows.length === 0) continue;
-          await ch.insert({
-            table: `${opts.database}.${table}`, values: rows, format: 'JSONEachRow',
-            clickhouse_settings: { insert_deduplication_token: `${batch.id}:${table}` },
-          });
-        }
+        await insertAll(batch);
         const seconds = (performance.now() - t0) / 1000;
         metrics.flushDuration.observe(seconds);
         insertMs = nextAverage(insertMs, seconds * 1000);
@@ -137,51 +207,37 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
         failing = false;
         log.debug({ batch: batch.id, rows: batch.rows, ms: Math.round(seconds * 1000) }, 'batch stored');
         return;
-      } catch (err) {
-        if (!isRetriable(err) && !batch.deadLettered) {
+      } catch (caught) {
+        const err = caught as InfraError;
+        if (!err.retriable && !batch.replaced && opts.unstorable) {
           // A row ClickHouse will never take (a bug, not an outage): retrying would wedge the
-          // stream, so the batch's rows go to the dead-letter table with the server's message.
-          log.error({ batch: batch.id, err: (err as Error).message }, 'ClickHouse refused the batch for good; dead-lettering its rows');
-          toDeadLetters(batch, (err as Error).message);
+          // stream, so the hook's rows (dead letters) are written instead.
+          log.error({ batch: batch.id, err: err.message }, 'ClickHouse refused the batch for good; writing the unstorable hook\'s rows instead');
+          batch.tables = new Map(Object.entries(opts.unstorable(batch.tables, err, Date.now())));
+          batch.replaced = true;
           continue;
         }
         for (const table of batch.tables.keys()) metrics.insertRetries.inc({ table });
-        if (!failing && attempt + 1 >= opts.maxRetries) {
+        if (!failing && attempt + 1 >= retry.attemptsBeforeFailing) {
           failing = true;
           for (const table of batch.tables.keys()) metrics.insertFailures.inc({ table });
-          log.error({ batch: batch.id, rows: batch.rows, attempts: attempt + 1, err: (err as Error).message }, 'ClickHouse insert keeps failing; answering 503 and retrying the batch');
-          const e = new BackpressureError(`ClickHouse insert failed: ${(err as Error).message}`, 2);
-          for (const w of batch.waiters.splice(0)) w.reject(e);
+          log.error({ batch: batch.id, rows: batch.rows, attempts: attempt + 1, err: err.message }, 'ClickHouse insert keeps failing; answering 503 and retrying the batch');
+          answer(batch, new BackpressureError(`ClickHouse insert failed: ${err.message}`, 2, { cause: err }));
           breakerState();
         } else {
-          log.warn({ batch: batch.id, attempt: attempt + 1, err: (err as Error).message }, 'ClickHouse insert failed, retrying');
+          log.warn({ batch: batch.id, attempt: attempt + 1, err: err.message }, 'ClickHouse insert failed, retrying');
         }
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
+        await new Promise((r) => setTimeout(r, backoffMs(retry, attempt)));
       }
     }
-  }
-
-  function toDeadLetters(batch: Pending, message: string) {
-    const now = new Date().toISOString();
-    const rows: Row[] = [];
-    for (const [table, list] of batch.tables) {
-      for (const r of list) {
-        rows.push({
-          received_at: now, reason: 'storage_rejected', detail: message.slice(0, 2_000), field: table,
-          event_type: String(r.event_type ?? table), ce_id: String(r.event_id ?? r.transaction_id ?? r.session_id ?? r.ce_id ?? ''),
-          ce_source: 'speed-layer/ingest', ce_type: '', ce_subject: '', payload: JSON.stringify(r),
-        });
-      }
-    }
-    batch.tables = new Map([['dead_letter_events', rows]]);
-    batch.deadLettered = true;
   }
 
   return {
     /** Buffers rows (table -> rows) and settles once they are stored. */
     add(rowsByTable: Record<string, Row[]>): Promise<void> {
       if (closed) return Promise.reject(new BackpressureError('shutting down', 1));
-      const state = breakerState();
+      const now = Date.now();
+      const state = breakerState(now);
       if (state.open) {
         return Promise.reject(new BackpressureError(
           state.reason === 'failing' ? 'ClickHouse is not accepting writes' : `ClickHouse is slow: rows taken now would wait past the ${opts.ackBudgetMs} ms acknowledgement budget`,
@@ -189,19 +245,19 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
         ));
       }
       if (buffered() >= opts.bufferMaxRows) return Promise.reject(new BackpressureError(`buffer full (${buffered()} rows)`, 1));
-      const batch = (open ??= newPending());
-      let n = 0;
-      for (const [table, rows] of Object.entries(rowsByTable)) {
+      const batch = (open ??= newPending(now));
+      for (const table in rowsByTable) {
+        const rows = rowsByTable[table]!;
         if (rows.length === 0) continue;
-        const list = batch.tables.get(table) ?? [];
-        if (!batch.tables.has(table)) batch.tables.set(table, list);
+        let list = batch.tables.get(table);
+        if (!list) batch.tables.set(table, (list = []));
         for (const r of rows) list.push(r);
-        n += rows.length;
+        batch.rows += rows.length;
       }
-      batch.rows += n;
-      const p = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+      const p = batch.answer;
       if (batch.rows >= opts.maxRows) seal('size');
-      else if (!timer) timer = setTimeout(() => seal('age'), opts.maxAgeMs);
+      else if (!working && sealed.length === 0) checkSoon();
+      else if (!timer) check(); // busy: only the age deadline can seal it before the insert ends
       gauge();
       return p;
     },
@@ -224,11 +280,12 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
     /** Drops everything buffered (a crash, for tests); batches already being written may still land. */
     abort() {
       closed = true;
-      if (timer) clearTimeout(timer);
+      clearTimer();
       const e = new Error('aborted');
-      for (const b of [open, ...sealed]) for (const w of b?.waiters.splice(0) ?? []) w.reject(e);
+      for (const b of [open, ...sealed]) if (b) answer(b, e);
       open = undefined;
       sealed.length = 0;
+      sealedRows = 0;
       gauge();
     },
     get bufferedRows() { return buffered(); },

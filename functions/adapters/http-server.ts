@@ -43,27 +43,56 @@ export function listen(handler: RequestListener, port: number, host = '0.0.0.0')
   });
 }
 
-/** The body of a request, refused with 413 before it is read past `limit` bytes. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * The body of a request, refused with 413 before it is read past `limit` bytes. Listeners rather
+ * than `for await`: the async iterator cost a promise and several closures per chunk, per request.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const encoding = req.headers['content-encoding'];
-  if (encoding && encoding !== 'identity') throw new EnvelopeError('unsupported_encoding', 'content-encoding', `content-encoding ${quote(encoding)} is not accepted; send the body uncompressed`, 415);
+  if (encoding && encoding !== 'identity') return Promise.reject(new EnvelopeError('unsupported_encoding', 'content-encoding', `content-encoding ${quote(encoding)} is not accepted; send the body uncompressed`, 415));
   const tooLarge = () => new EnvelopeError('too_large', undefined, `the body is larger than ${limit} bytes`, 413);
-  if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.resume(); // drain the rest, so the 413 can be written
+        reject(tooLarge());
+        return;
+      }
+      if (!first) first = chunk;
+      else (chunks ??= [first]).push(chunk);
+    };
+    req.on('data', onData);
+    let ended = false;
+    req.once('end', () => { ended = true; resolve(chunks ? Buffer.concat(chunks, size) : (first ?? EMPTY)); });
+    req.once('error', reject);
+    // The sender went away before the end: settled, so nothing waits for ever.
+    req.once('close', () => { if (!ended) reject(new Error('the request was aborted')); });
+  });
 }
+const EMPTY = Buffer.alloc(0);
 
 /** Answers with a JSON body, no framework in between (the ingest's hot path). */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/** A 200 answer whose bytes are known in advance (the per-record path's common answers). */
+export type PreparedAnswer = { readonly headers: readonly string[]; readonly body: Buffer };
+export function prepareJson(body: unknown): PreparedAnswer {
+  const bytes = Buffer.from(JSON.stringify(body));
+  return { headers: ['content-type', 'application/json; charset=utf-8', 'content-length', String(bytes.length)], body: bytes };
+}
+export function sendPrepared(res: ServerResponse, answer: PreparedAnswer) {
+  res.writeHead(200, answer.headers as string[]);
+  res.end(answer.body);
 }
 
 /** Listens, and on SIGTERM/SIGINT stops taking requests, runs `shutdown` (flush) and exits. */

@@ -32,8 +32,8 @@ export class EnvelopeError extends Error {
 
 /** The function cannot take more work now (buffer full, ClickHouse down): answered 503. */
 export class BackpressureError extends Error {
-  constructor(readonly detail: string, readonly retryAfterS = 1) {
-    super(detail);
+  constructor(readonly detail: string, readonly retryAfterS = 1, options?: { cause?: unknown }) {
+    super(detail, options);
     this.name = 'BackpressureError';
   }
 }

@@ -14,6 +14,10 @@ export function createMetrics(registry = new client.Registry()) {
     eventsReceived: new client.Counter({ name: 'speed_layer_events_received_total', help: 'Events received, by source kind and event type', labelNames: ['kind', 'type'], registers: r }),
     eventsStored: new client.Counter({ name: 'speed_layer_events_stored_total', help: 'Rows stored in ClickHouse, by table', labelNames: ['table'], registers: r }),
     eventsRejected: new client.Counter({ name: 'speed_layer_events_rejected_total', help: 'Events dead-lettered, by source, event type and reason code', labelNames: ['source', 'type', 'reason'], registers: r }),
+    // Labels are bounded: kind is a closed set, field is a schema's own name or one of the first
+    // WARNING_FIELD_LABELS unknown names (then "other"), see steps/warnings.ts.
+    dataQualityWarnings: new client.Counter({ name: 'speed_layer_data_quality_warnings_total', help: 'Stored events with something the schema does not know, by kind (unknown_field, unlisted_value, unknown_schema) and field', labelNames: ['kind', 'field'], registers: r }),
+    eventsWithWarnings: new client.Counter({ name: 'speed_layer_events_with_warnings_total', help: 'Stored events (and transactions) that carried at least one data-quality warning', registers: r }),
     duplicatesDropped: new client.Counter({ name: 'speed_layer_duplicates_dropped_total', help: 'Events dropped because their id was already seen', registers: r }),
     batchRows: new client.Histogram({ name: 'speed_layer_batch_rows', help: 'Rows per flushed micro-batch', buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000, 20000], registers: r }),
     flushDuration: new client.Histogram({ name: 'speed_layer_flush_duration_seconds', help: 'Time to write one micro-batch to ClickHouse', buckets: latency, registers: r }),

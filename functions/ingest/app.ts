@@ -5,10 +5,11 @@ import { BackpressureError, EnvelopeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { createBatchWriter } from '../adapters/batch-writer.js';
-import { createHttpApp, readBody, sendJson } from '../adapters/http-server.js';
+import { createHttpApp, prepareJson, readBody, sendJson, sendPrepared, type PreparedAnswer } from '../adapters/http-server.js';
 import type { TierCache } from '../adapters/tier-cache.js';
 import { createDeadLetterTopic } from '../adapters/dead-letter-topic.js';
 import { decodeRequest } from '../steps/decode.js';
+import { storageRejectedRows } from '../steps/storage-rejected.js';
 import { createDedupe } from '../steps/dedupe.js';
 import { createPipeline, type Outcome } from './pipeline.js';
 
@@ -30,7 +31,8 @@ export function createIngest(config: Config, deps: { ch: ClickHouseClient; tiers
     {
       database: config.CLICKHOUSE_DATABASE, maxRows: config.BATCH_MAX_ROWS, maxAgeMs: config.BATCH_MAX_AGE_MS,
       bufferMaxRows: config.BUFFER_MAX_ROWS, maxRetries: config.INSERT_MAX_RETRIES,
-      ackBudgetMs: config.ACK_BUDGET_MS,
+      ackBudgetMs: config.ACK_BUDGET_MS, insertsPerS: config.BATCH_MAX_INSERTS_PER_S,
+      unstorable: (tables, err, now) => ({ dead_letter_events: storageRejectedRows(tables, err.cause instanceof Error ? err.cause.message : err.message, now) }),
       stored: (batch, now) => {
         for (const row of batch.tables.get('user_events_realtime') ?? []) metrics.freshness.observe(Math.max(0, now - Date.parse(row.timestamp as string)) / 1000);
       },
@@ -43,12 +45,15 @@ export function createIngest(config: Config, deps: { ch: ClickHouseClient; tiers
   const app = createHttpApp({ metrics, log, ready: () => writer.healthy });
 
   async function receive(req: IncomingMessage, res: ServerResponse) {
+    // Counted down when the answer is written, not by a 'close' listener per held request.
     metrics.inFlight.inc();
-    res.once('close', () => metrics.inFlight.dec());
     try {
       const incoming = decodeRequest(req.headers, await readBody(req, MAX_BODY_BYTES));
       const outcomes = await process(incoming);
-      sendJson(res, 200, summarize(outcomes));
+      if (res.destroyed) return; // the sender went away: nothing to answer
+      const common = outcomes.length === 1 ? COMMON_ANSWERS[outcomes[0]!.status] : undefined;
+      if (common) sendPrepared(res, common);
+      else sendJson(res, 200, summarize(outcomes));
     } catch (err) {
       if (res.headersSent || res.destroyed) return; // the sender went away: nothing to answer
       if (err instanceof EnvelopeError) {
@@ -60,6 +65,8 @@ export function createIngest(config: Config, deps: { ch: ClickHouseClient; tiers
         log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'ingest failed');
         sendJson(res, 500, { code: 'internal', detail: (err as Error).message });
       }
+    } finally {
+      metrics.inFlight.dec();
     }
   }
 
@@ -82,13 +89,21 @@ export function createIngest(config: Config, deps: { ch: ClickHouseClient; tiers
   };
 }
 
-function summarize(outcomes: Outcome[]) {
-  const count = (s: Outcome['status']) => outcomes.filter((o) => o.status === s).length;
-  return {
-    stored: count('stored'),
-    duplicates: count('duplicate'),
-    dead_lettered: count('dead_lettered'),
-    rejected: outcomes.filter((o) => o.status === 'dead_lettered'),
-  };
+function summarize(outcomes: readonly Outcome[]) {
+  let stored = 0;
+  let duplicates = 0;
+  const rejected: Outcome[] = [];
+  for (const o of outcomes) {
+    if (o.status === 'stored') stored++;
+    else if (o.status === 'duplicate') duplicates++;
+    else rejected.push(o);
+  }
+  return { stored, duplicates, dead_lettered: rejected.length, rejected };
 }
+
+/** The answers of a one-event request that was stored or a duplicate, encoded once (KafkaSource's path). */
+const COMMON_ANSWERS: Partial<Record<Outcome['status'], PreparedAnswer>> = {
+  stored: prepareJson(summarize([{ id: '', status: 'stored' }])),
+  duplicate: prepareJson(summarize([{ id: '', status: 'duplicate' }])),
+};
 export type Ingest = ReturnType<typeof createIngest>;

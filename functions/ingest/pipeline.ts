@@ -7,7 +7,8 @@ import type { TierCache } from '../adapters/tier-cache.js';
 import type { DeadLetter as TopicDeadLetter, DeadLetterTopic } from '../adapters/dead-letter-topic.js';
 import { parseData, type IncomingEvent } from '../steps/decode.js';
 import type { Dedupe } from '../steps/dedupe.js';
-import { deadLetterRow, eventRow, transactionRow, type EventRow } from '../steps/to-row.js';
+import { deadLetterRow, eventRow, transactionRow, warningRows, type EventRow, type WarningRow } from '../steps/to-row.js';
+import { createWarningLabels } from '../steps/warnings.js';
 import { validateRecord, type ValidRecord } from '../steps/validate.js';
 import { isEventType } from '../schemas/validators.js';
 
@@ -23,15 +24,36 @@ export type Outcome =
   | { id: string; status: 'duplicate' }
   | { id: string; status: 'dead_lettered'; reason: string; detail: string; field?: string };
 
-/** Settles once the first copy of an id is stored; rejects if that copy's batch was refused. */
-export type StoredSignal = Promise<void>;
+/**
+ * Settles once the first copy of an id is stored; `wait` rejects if that copy's batch was refused.
+ * The promise is made only when a duplicate asks for it: one small object per request otherwise.
+ */
+export class StoredSignal {
+  private outcome: { err?: Error } | undefined;
+  private promise: Promise<void> | undefined;
+  private resolve: (() => void) | undefined;
+  private reject: ((e: Error) => void) | undefined;
+  wait(): Promise<void> {
+    if (this.promise) return this.promise;
+    if (this.outcome) this.promise = this.outcome.err ? Promise.reject(this.outcome.err) : Promise.resolve();
+    else this.promise = new Promise<void>((res, rej) => { this.resolve = res; this.reject = rej; });
+    return this.promise;
+  }
+  settle(err?: Error) {
+    if (this.outcome) return;
+    this.outcome = err ? { err } : {};
+    if (err) this.reject?.(err); else this.resolve?.();
+  }
+}
 export type PipelineDeps = { writer: BatchWriter; tiers: TierCache; dedupe: Dedupe<StoredSignal>; metrics: Metrics; log: Logger; deadLetterTopic?: DeadLetterTopic };
 
 /** Distinct `source` label values kept on the reject counter; later sources count as "other". */
 const MAX_SOURCE_LABELS = 100;
 
-export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps: PipelineDeps) {
+export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'> & Partial<Pick<Config, 'UNKNOWN_FIELDS'>>, deps: PipelineDeps) {
   const { writer, tiers, dedupe, metrics } = deps;
+  const unknownFields = config.UNKNOWN_FIELDS ?? 'warn';
+  const warningLabels = createWarningLabels();
   // Label values come from the sender: bounded, or random sources/types would grow the registry
   // (and every scrape) without limit.
   const sources = new Set<string>();
@@ -47,20 +69,19 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
     const outcomes: Outcome[] = [];
     const valid: { rec: ValidRecord; id: string }[] = [];
     const deadLetters: ReturnType<typeof deadLetterRow>[] = [];
+    const warnings: WarningRow[] = [];
     // The same rejects for the topic: the CloudEvent as it came, with why (adapters/dead-letter-topic.ts).
     const topicLetters: TopicDeadLetter[] = [];
     // A duplicate is answered when its original is stored, and fails (so the sender retries it)
     // when the original's batch is refused: a 2xx must never stand for an event not stored.
-    let signalStored!: (err?: Error) => void;
-    const stored: StoredSignal = new Promise<void>((res, rej) => { signalStored = (err) => (err ? rej(err) : res()); });
-    stored.catch(() => {}); // observed by the duplicates that wait on it, if any
-    const originals = new Set<StoredSignal>();
+    const stored = new StoredSignal();
+    let originals: Set<StoredSignal> | undefined;
 
     for (const e of incoming) {
       const parsed = parseData(e);
       const checked: Result<ValidRecord> = !e.kind
         ? reject('unknown_type', `CloudEvent type ${quote(e.attrs.type)} from ${quote(e.attrs.source)} is neither a user event nor a transaction`, 'type')
-        : parsed.ok ? validateRecord(e.kind, parsed.value, receivedAtMs, config.MAX_FUTURE_SKEW_MS) : parsed;
+        : parsed.ok ? validateRecord(e.kind, parsed.value, receivedAtMs, config.MAX_FUTURE_SKEW_MS, { unknownFields, dataschema: e.attrs.dataschema }) : parsed;
       metrics.eventsReceived.inc({ kind: e.kind ?? 'unknown', type: checked.ok && checked.value.kind === 'event' ? checked.value.event.event_type : e.kind ?? 'unknown' });
       if (!checked.ok) {
         const row = wellFormed(deadLetterRow(e, checked, receivedAtMs, parsed.ok ? parsed.value : undefined));
@@ -75,11 +96,17 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
       const original = dedupe.admit(id, stored);
       if (original) {
         metrics.duplicatesDropped.inc();
-        if (original !== stored) originals.add(original);
+        if (original !== stored) (originals ??= new Set()).add(original);
         outcomes.push({ id: e.attrs.id, status: 'duplicate' });
         continue;
       }
       valid.push({ rec: checked.value, id });
+      if (checked.value.warnings) {
+        // Counted for the first copy admitted, not for its duplicates (docs/data-quality.md).
+        metrics.eventsWithWarnings.inc();
+        for (const w of checked.value.warnings) metrics.dataQualityWarnings.inc(warningLabels(w));
+        warnings.push(...warningRows(e, checked.value, receivedAtMs));
+      }
       outcomes.push({ id: e.attrs.id, status: 'stored' });
     }
 
@@ -98,16 +125,16 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
           transactions.push(transactionRow(rec.transaction, tierOf.get(rec.transaction.user_id) ?? 'unknown', receivedAtMs));
         }
       }
-      const rows = { user_events_realtime: events, transactions_realtime: transactions, dead_letter_events: deadLetters };
+      const rows = { user_events_realtime: events, transactions_realtime: transactions, dead_letter_events: deadLetters, ...(warnings.length ? { data_quality_warnings: warnings } : {}) };
       if (events.length + transactions.length + deadLetters.length > 0) await writer.add(rows);
-      signalStored();
+      stored.settle();
     } catch (err) {
       // Not stored: forget the ids so the sender's retry is taken as new, not as a duplicate.
       dedupe.forget(valid.map((v) => v.id));
-      signalStored(err as Error);
+      stored.settle(err as Error);
       throw err;
     }
-    await Promise.all(originals);
+    if (originals) await Promise.all([...originals].map((o) => o.wait()));
     if (deadLetters.length) {
       if (deps.deadLetterTopic) await deps.deadLetterTopic.send(topicLetters);
       metrics.deadLetterWrites.inc(deadLetters.length);

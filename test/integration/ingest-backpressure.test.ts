@@ -15,8 +15,9 @@ const request = (ids: number[]) =>
 describe('ingest under back-pressure', () => {
   let stack: Stack;
   beforeAll(async () => {
-    // Room for 5 buffered rows; the batch is flushed by age only, so the buffer stays full meanwhile.
-    stack = await startStack({ BUFFER_MAX_ROWS: 5, BATCH_MAX_AGE_MS: 1_500 });
+    // Room for 5 buffered rows; the batch is flushed by age only (no idle flush), so the buffer
+    // stays full meanwhile.
+    stack = await startStack({ BUFFER_MAX_ROWS: 5, BATCH_MAX_AGE_MS: 1_500, BATCH_MAX_INSERTS_PER_S: 0 });
   });
   afterAll(async () => stack?.stop());
 
