@@ -95,6 +95,7 @@ export function buildSummary(args: BenchArgs, runId: string, config: ReturnType<
     rate_target: args.rate,
     duration_s: args.durationS,
     stopped_early: p.stoppedEarly || undefined,
+    measured_s: round((p.windowEnd - p.windowStart) / 1000, 1),
     history_sessions: args.history,
     warmup_s: args.warmupS,
     concurrent_users: args.users,
@@ -189,7 +190,7 @@ const fmtS = (v: number | null) => (v === null ? '–' : `${v} s`);
 export function printHeadline(s: Summary) {
   const f = s.freshness_ms;
   console.log(`
-${s.mode} at ${s.rate_target.toLocaleString('en')} events/s for ${s.duration_s} s (after ${s.warmup_s} s warm-up), ${s.concurrent_users} dashboard users
+${s.mode} at ${s.rate_target.toLocaleString('en')} events/s for ${s.measured_s} s${s.stopped_early ? ` (stopped early by hand; ${s.duration_s} s planned)` : ''} (after ${s.warmup_s} s warm-up), ${s.concurrent_users} dashboard users
   sent ${s.sent_per_s.toLocaleString('en')}/s · stored ${s.events_per_s.toLocaleString('en')}/s · lost ${s.lost} · duplicates ${s.duplicates}
   freshness p50/p95/p99 ${f.p50}/${f.p95}/${f.p99} ms (${f.count} markers, ${f.missing} never seen) · stored p99 ${s.details.store_latency_ms?.p99 ?? '–'} ms
   query p50/p99 ${s.query_ms ? `${s.query_ms.p50}/${s.query_ms.p99} ms (${s.query_ms.count} queries, ${s.query_ms.failures} failed)` : '–'}
