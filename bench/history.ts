@@ -16,7 +16,8 @@ import { populationSqlCh, uuidFromHex } from './population.js';
 export const HISTORY_DAYS = 30;
 /** The newest history session ends this long before the run: well past the timeout, so none is open. */
 export const HISTORY_GAP_MS = 2 * 3600_000;
-const CHUNK = 1_000_000;
+/** Sessions a statement: progress about every half minute here. */
+const CHUNK = 250_000;
 /** A history session lasts at most 18 gaps of 40 s; a slot leaves it the timeout and more after it. */
 const SESSION_MAX_MS = 3600_000;
 const SLOT_MIN_MS = 2 * SESSION_MAX_MS;
