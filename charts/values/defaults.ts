@@ -1,3 +1,4 @@
+import { CODE_DEFAULTS as CODE, DEAD_LETTER_PARTITIONS } from './code-defaults.js';
 import { GiB } from './errors.js';
 import type { Inputs } from './inputs.js';
 import { SESSIONIZER_STATE } from './sessionizer-state.js';
@@ -18,18 +19,22 @@ const MEASURED = {
   kibPerRow: 1.7,
 };
 
-/** The ingest state sizes the memory is computed from; the ConfigMap pins the same values. */
+/**
+ * The ingest state sizes the memory is computed from; the ConfigMap pins the same values. The
+ * code's defaults (CODE) except where CLUSTER_OVERRIDES (code-defaults.ts) says why not.
+ */
 const INGEST_STATE = {
   /**
    * Recent event ids remembered per replica (DEDUPE_WINDOW). 600,000 is minutes of a pod's traffic,
    * longer than KafkaSource's retries of one record; a copy that lands later, or on another replica,
-   * is cancelled by the sessionizer. (1,000,000 no longer fit the guaranteed pool at 133 B an id.)
+   * is cancelled by the sessionizer. (The code's 1,000,000 does not fit the guaranteed pool at 133 B
+   * an id: an override, see CLUSTER_OVERRIDES.)
    */
   dedupeWindow: 600_000,
   /** Users loaded into the tier cache at start (TIER_CACHE_WARM_MAX). */
-  tierCacheWarmMax: 200_000,
+  tierCacheWarmMax: CODE.TIER_CACHE_WARM_MAX,
   /** Beyond this many buffered rows the function answers 503 (BUFFER_MAX_ROWS). */
-  bufferMaxRows: 50_000,
+  bufferMaxRows: CODE.BUFFER_MAX_ROWS,
 };
 const toMiB = (bytes: number) => Math.ceil(bytes / 2 ** 20);
 
@@ -42,7 +47,7 @@ export const DEFAULT_INPUTS: Inputs = {
     requestsPerDashboardUser: 1,
     queriesPerDashboardUserPerMinute: 180,
   },
-  batching: { maxRows: 10_000, maxAgeMs: 2_000, bufferMaxRows: INGEST_STATE.bufferMaxRows, insertP99Ms: 500 },
+  batching: { maxRows: CODE.BATCH_MAX_ROWS, maxAgeMs: CODE.BATCH_MAX_AGE_MS, bufferMaxRows: INGEST_STATE.bufferMaxRows, insertP99Ms: 500 },
   ingestThroughput: { eventsPerSecondPerPod: 2_500 },
   targetUtilization: 0.8,
   functions: [
@@ -169,7 +174,7 @@ export const DEFAULT_INPUTS: Inputs = {
   },
   kafka: {
     partitions: 6,
-    deadLetterPartitions: 1,
+    deadLetterPartitions: DEAD_LETTER_PARTITIONS,
     replicas: 1,
     memoryMiB: 2 * GiB,
     heapShare: 0.5,
@@ -182,8 +187,8 @@ export const DEFAULT_INPUTS: Inputs = {
   config: {
     dedupeWindow: INGEST_STATE.dedupeWindow,
     tierCacheWarmMax: INGEST_STATE.tierCacheWarmMax,
-    tierCacheTtlSeconds: 900,
-    allowedLatenessMs: 60_000,
-    logLevel: 'info',
+    tierCacheTtlSeconds: CODE.TIER_CACHE_TTL_S,
+    allowedLatenessMs: CODE.ALLOWED_LATENESS_MS,
+    logLevel: CODE.LOG_LEVEL,
   },
 };

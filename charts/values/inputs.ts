@@ -1,3 +1,5 @@
+import type { Config } from '../../functions/core/config.js';
+
 // The numbers a person chooses, as types: each field's reason is beside it (the values are in
 // defaults.ts, what follows from them in derive.ts).
 
@@ -154,6 +156,6 @@ export interface Inputs {
     readonly tierCacheTtlSeconds: number;
     /** functions/core/config.ts default: the watermark trails the newest event time by a minute. */
     readonly allowedLatenessMs: number;
-    readonly logLevel: 'info' | 'debug' | 'warn';
+    readonly logLevel: Config['LOG_LEVEL'];
   };
 }

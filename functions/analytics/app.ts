@@ -10,6 +10,7 @@ import { FUNNEL_STEPS, EVENT_TYPES } from '../schemas/events.js';
 import { QUERIES, ceilMinute, chTime, floorMinute, question, type QueryName, type QueryParams } from './queries.js';
 import { createQueryCache } from './cache.js';
 import { mountDashboard } from './dashboard.js';
+import { parseTimestamp, toIso } from '../core/timestamp.js';
 
 /**
  * The analytics function: a JSON API over the materialized views and a live dashboard at `/`.
@@ -167,9 +168,10 @@ function parseQuery(req: Request, now: number): Query {
   const time = (k: string, dflt: number) => {
     const v = s(k);
     if (v === undefined) return new Date(dflt).toISOString();
-    const t = Date.parse(v);
-    if (Number.isNaN(t)) throw new EnvelopeError('invalid_parameter', k, `${k} must be an RFC 3339 time, got ${JSON.stringify(v)}`);
-    return new Date(t).toISOString();
+    // The same rule as event times (core/timestamp.ts): Date.parse would take a time without a zone as local time.
+    const t = parseTimestamp(v);
+    if (!t.ok) throw new EnvelopeError('invalid_parameter', k, `${k} must be an RFC 3339 time, got ${JSON.stringify(v.slice(0, 64))}`);
+    return toIso(t.ms);
   };
   // Whole minutes (see createAnalytics), so that the default is one question for a whole minute.
   const to = time('to', ceilMinute(now + 60_000));

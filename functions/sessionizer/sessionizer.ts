@@ -9,6 +9,7 @@ import { DEFAULT_MAX_DURATION_MS, isClosed, nextWatermark, sessionRow, type Sess
 import { recomputeUsers } from './recompute.js';
 import { loadSnapshot, writeSnapshot, type Progress } from './snapshot.js';
 import type { SeenRows } from './seen-rows.js';
+import { createDueIndex, type DueIndex } from './due-index.js';
 import { ch64, createSessionStore } from './store.js';
 
 /**
@@ -51,7 +52,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   const chunkUsers = opts.SESSIONIZER_CHUNK_USERS ?? 10_000;
   const snapshotMs = opts.SESSIONIZER_SNAPSHOT_MS ?? 300_000;
   const maxRows = opts.maxRowsPerRun ?? 500_000;
-  type State = { progress: Progress; open: Map<string, OpenSession[]>; openCount: number; seen: SeenRows; lastNewDataWallMs: number; lastSnapshotWallMs: number };
+  type State = { progress: Progress; open: Map<string, OpenSession[]>; due: DueIndex; openCount: number; seen: SeenRows; lastNewDataWallMs: number; lastSnapshotWallMs: number };
   let state: State | undefined;
   let version = 0;
   const nextVersion = (now: number) => now * 1000 + (version++ % 1000);
@@ -60,9 +61,13 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const t0 = performance.now();
     const { progress, open, seen } = await loadSnapshot(store);
     let openCount = 0;
-    for (const list of open.values()) openCount += list.length;
+    const due = createDueIndex(rules);
+    for (const [user, list] of open) {
+      openCount += list.length;
+      due.file(user, list);
+    }
     log.info({ users: open.size, sessions: openCount, cursor: new Date(progress.cursorMs).toISOString(), ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
-    return { progress, open, openCount, seen, lastNewDataWallMs: now, lastSnapshotWallMs: now };
+    return { progress, open, due, openCount, seen, lastNewDataWallMs: now, lastSnapshotWallMs: now };
   }
 
   /** One pass; answers what it did. */
@@ -134,13 +139,18 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const progress = { ...p, maxEventMs: Math.max(p.maxEventMs, maxNew) };
     const lastNewDataWallMs = maxNew > 0 && until > p.cursorMs ? now : s.lastNewDataWallMs;
     progress.watermarkMs = nextWatermark({ previousMs: p.watermarkMs, maxEventMs: progress.maxEventMs, lastNewDataWallMs, nowWallMs: now, allowedLatenessMs: opts.ALLOWED_LATENESS_MS, idleTimeoutMs: opts.IDLE_TIMEOUT_MS });
-    const closing = closeExpired(s.open, next, progress.watermarkMs, writes, v);
+    const closing = closeExpired(s, next, progress.watermarkMs, writes, v);
 
     const out = [...writes.values()];
     await store.insert('user_sessions_realtime', out, `sessions:${v}`);
     const doneMs = Date.now();
     // Written: now memory, progress and the rows seen move on.
-    for (const [user, list] of next) (list.length ? s.open.set(user, list) : s.open.delete(user));
+    for (const [user, list] of next) {
+      if (list.length) s.open.set(user, list);
+      else s.open.delete(user);
+      s.due.file(user, list);
+    }
+    for (const user of closing.unchanged) s.due.file(user, s.open.get(user) ?? []);
     s.openCount += closing.delta;
     s.lastNewDataWallMs = lastNewDataWallMs;
     progress.cursorMs = Math.max(p.cursorMs, until);
@@ -164,19 +174,26 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
 
   /**
    * Every open session the watermark has passed is written closed and leaves memory (through
-   * `next`, applied once written). Answers how the count of open sessions changes.
+   * `next`, applied once written). Only the users the due index hands out, and those this run
+   * changed, are looked at. Answers how the count of open sessions changes, and the users handed
+   * out that keep their sessions (to be filed again).
    */
-  function closeExpired(open: Map<string, OpenSession[]>, next: Map<string, OpenSession[]>, w: number, writes: Map<string, SessionRow>, v: number) {
+  function closeExpired(s: State, next: Map<string, OpenSession[]>, w: number, writes: Map<string, SessionRow>, v: number) {
     let delta = 0;
+    const unchanged: string[] = [];
     const closes = (x: OpenSession) => isClosed(x, w, rules.gapMs, rules.maxDurationMs);
     const visit = (user: string, before: readonly OpenSession[], list: readonly OpenSession[]) => {
       const keep = list.some(closes) ? list.filter((x) => (closes(x) ? (writes.set(x.session_id, sessionRow(x, true, v, rules)), false) : true)) : list;
       if (keep !== list || list !== before) next.set(user, keep as OpenSession[]);
+      else unchanged.push(user);
       delta += keep.length - before.length;
     };
-    for (const [user, list] of next) visit(user, open.get(user) ?? [], list);
-    for (const [user, list] of open) if (!next.has(user)) visit(user, list, list);
-    return { delta };
+    for (const [user, list] of next) visit(user, s.open.get(user) ?? [], list);
+    for (const user of s.due.take(w)) {
+      const list = s.open.get(user);
+      if (list && !next.has(user)) visit(user, list, list);
+    }
+    return { delta, unchanged };
   }
 
   async function snapshot(s: State, generation: number) {
