@@ -35,7 +35,7 @@ export const USAGE = `npm run bench -- [options]
   --keep                    keep the run folder (.data/bench/<run>): ClickHouse data, logs, sent ids
   -h, --help
 
-Long runs (--soak): progress every 5 s (stored/s, freshness, session freshness, open sessions, RSS);
+Long runs (a soak: --duration 2700 and more): progress every 5 s (stored/s, freshness, session freshness, open sessions, RSS);
 Ctrl-C once ends the load early and still drains, verifies and writes the summary; twice aborts.
 
 The system under test is \`scripts/start.ts --rate 0\` (ingest, analytics and the embedded ClickHouse
