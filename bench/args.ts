@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { defaultPopulation } from './population.js';
 
 /** `npm run bench -- …`: every option, its default and why. */
 export const USAGE = `npm run bench -- [options]
@@ -18,7 +19,11 @@ export const USAGE = `npm run bench -- [options]
                             (a second phase of the run; default on in kafka mode, off otherwise)
   --profile                 node --cpu-prof the system under test (and the dispatcher); the top
                             costs go into the summary, the .cpuprofile files into the run folder
-  --population N            distinct users (put into PostgreSQL once, 5 % left out)    [1000000]
+  --population N            distinct users (put into PostgreSQL once, 5 % left out): enough that every
+                            visit under way or inside its 30-minute timeout has a user of its own
+                            [derived from --rate: defaultPopulation() in bench/population.ts, 3.1 M at 10k/s]
+  --history N               before the run, store N closed sessions of the last 30 days (~10 events
+                            each, in user_events_realtime too) in the system's ClickHouse      [0]
   --seed S                                                                              [1]
   --connections N           http/batch modes: sockets to ingest (requests beyond wait)  [10000]
   --batch-size N            batch mode: events per request                              [1000]
@@ -30,6 +35,9 @@ export const USAGE = `npm run bench -- [options]
   --keep                    keep the run folder (.data/bench/<run>): ClickHouse data, logs, sent ids
   -h, --help
 
+Long runs (a soak: --duration 2700 and more): progress every 5 s (stored/s, freshness, session freshness, open sessions, RSS);
+Ctrl-C once ends the load early and still drains, verifies and writes the summary; twice aborts.
+
 The system under test is \`scripts/start.ts --rate 0\` (ingest, analytics and the embedded ClickHouse
 in one process) started as a child; its settings come from the environment as usual
 (e.g. BATCH_MAX_ROWS=20000 BATCH_MAX_AGE_MS=1000 npm run bench -- …).`;
@@ -38,7 +46,7 @@ export type Mode = 'http' | 'batch' | 'kafka';
 export type BenchArgs = {
   mode: Mode; rate: number; durationS: number; warmupS: number; users: number;
   out: string; plot: string; baseline: boolean; profile: boolean;
-  population: number; seed: number; connections: number; batchSize: number;
+  population: number; history: number; seed: number; connections: number; batchSize: number;
   dispatcherInFlight: number; dispatcherBatch: number; baselineConsumers: number; keep: boolean;
 };
 
@@ -56,7 +64,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
       baseline: { type: 'boolean' },
       'no-baseline': { type: 'boolean' },
       profile: { type: 'boolean', default: false },
-      population: { type: 'string', default: '1000000' },
+      population: { type: 'string' },
+      history: { type: 'string', default: '0' },
       seed: { type: 'string', default: '1' },
       connections: { type: 'string', default: '10000' },
       'batch-size': { type: 'string', default: '1000' },
@@ -88,7 +97,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
     plot: v.plot ?? out.replace(/\.json$/, '') + '.png',
     baseline: v['no-baseline'] ? false : v.baseline ?? mode === 'kafka',
     profile: v.profile ?? false,
-    population: int('population', v.population, 1, 100_000_000),
+    population: v.population === undefined ? defaultPopulation(rate) : int('population', v.population, 1, 100_000_000),
+    history: int('history', v.history, 0, 1_000_000_000),
     seed: int('seed', v.seed, 0, 2 ** 31),
     connections: int('connections', v.connections, 1, 15_000),
     batchSize: int('batch-size', v['batch-size'], 1, 100_000),

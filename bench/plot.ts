@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
  */
 export type Line = { label: string; points: [number, number][]; color: string; dashed?: boolean; step?: boolean; axis?: 'left' | 'right'; dots?: boolean };
 export type Panel = { title: string; unit: string; rightUnit?: string; lines: Line[]; hlines?: { y: number; label: string; color: string }[] };
-export type Plot = { title: string; subtitle: string[]; panels: Panel[]; xMax: number; shade?: { from: number; to: number; label: string }[] };
+export type Plot = { title: string; subtitle: string[]; panels: Panel[]; xMax: number; shade?: { from: number; to: number; label: string }[]; xUnit?: string };
 
 const W = 1200, PANEL_H = 250, GAP = 70, LEFT = 80, RIGHT = 80;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -48,7 +48,7 @@ export function renderSvg(p: Plot): string {
     out.push(`<text x="${LEFT - 50}" y="${y0 + PANEL_H / 2}" font-size="11" transform="rotate(-90 ${LEFT - 50} ${y0 + PANEL_H / 2})" text-anchor="middle">${esc(panel.unit)}</text>`);
     if (panel.rightUnit) out.push(`<text x="${LEFT + plotW + 50}" y="${y0 + PANEL_H / 2}" font-size="11" transform="rotate(90 ${LEFT + plotW + 50} ${y0 + PANEL_H / 2})" text-anchor="middle">${esc(panel.rightUnit)}</text>`);
     const step = niceMax(p.xMax / 10);
-    for (let t = 0; t <= p.xMax; t += step) out.push(`<line x1="${x(t)}" x2="${x(t)}" y1="${y0 + PANEL_H}" y2="${y0 + PANEL_H + 4}" stroke="#999"/>`, `<text x="${x(t)}" y="${y0 + PANEL_H + 16}" font-size="11" text-anchor="middle">${t}s</text>`);
+    for (let t = 0; t <= p.xMax; t += step) out.push(`<line x1="${x(t)}" x2="${x(t)}" y1="${y0 + PANEL_H}" y2="${y0 + PANEL_H + 4}" stroke="#999"/>`, `<text x="${x(t)}" y="${y0 + PANEL_H + 16}" font-size="11" text-anchor="middle">${t}${p.xUnit ?? 's'}</text>`);
     for (const h of panel.hlines ?? []) {
       const y = yOf(leftMax)(h.y);
       out.push(`<line x1="${LEFT}" x2="${LEFT + plotW}" y1="${y}" y2="${y}" stroke="${h.color}" stroke-dasharray="2 4"/>`, `<text x="${LEFT + plotW - 4}" y="${y - 4}" font-size="11" text-anchor="end" fill="${h.color}">${esc(h.label)}</text>`);

@@ -4,7 +4,7 @@
  * One row per run, then the command that reproduces each row.
  */
 import { readFileSync } from 'node:fs';
-import type { Summary } from './run.js';
+import type { Summary } from './summary.js';
 
 const s = (v: number | undefined, unit = '') => (v === undefined || Number.isNaN(v) ? '–' : `${v.toLocaleString('en')}${unit}`);
 const secs = (ms: number | undefined) => (ms === undefined ? '–' : ms >= 10_000 ? `${(ms / 1000).toFixed(0)} s` : `${(ms / 1000).toFixed(1)} s`);

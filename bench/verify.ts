@@ -13,7 +13,8 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { isMain } from '../local/is-main.js';
 
-export type VerifyInput = { dataDir: string; database: string; sentFile: string; t0Ms: number; windowStartMs: number; windowEndMs: number };
+/** `sinceMs`: rows stored before it are history (--history), not the run's, and are left out. */
+export type VerifyInput = { dataDir: string; database: string; sentFile: string; t0Ms: number; windowStartMs: number; windowEndMs: number; sinceMs?: number };
 export type VerifyResult = {
   sent: Record<'events' | 'transactions' | 'markers' | 'invalid', number>;
   stored: { events: number; transactions: number };
@@ -29,6 +30,8 @@ export type VerifyResult = {
   per_second: { s: number; stored: number; latency_p50?: number; latency_p99?: number }[];
   parts: { active: number; by_table: Record<string, number> };
   views: { conversion_funnel_events: number; net_events_stored: number };
+  /** Sessions in user_sessions_realtime (current rows), those of this run (ending after t0), and closed ones by trigger; undefined without the table. */
+  sessions?: { stored: number; in_run: number; closed: number; by_trigger: Record<string, number> };
 };
 
 async function rows<T>(ch: ClickHouseClient, query: string): Promise<T[]> {
@@ -43,16 +46,17 @@ export async function verify(ch: ClickHouseClient, o: VerifyInput): Promise<Veri
   const net = (c: Set<string>) => (c.has('sign') ? 'sum(sign)' : 'count()');
   const at = (c: Set<string>) => (c.has('stored_at') ? 'min(stored_at)' : c.has('received_at') ? 'min(received_at)' : 'now64(3)');
 
+  const since = (c: Set<string>) => (o.sinceMs && c.has('stored_at') ? `WHERE stored_at >= fromUnixTimestamp64Milli(${Math.trunc(o.sinceMs)})` : '');
   await ch.command({ query: 'CREATE DATABASE IF NOT EXISTS bench_verify' });
   for (const t of ['sent', 'stored']) await ch.command({ query: `DROP TABLE IF EXISTS bench_verify.${t}` });
   await ch.command({ query: `CREATE TABLE bench_verify.sent ENGINE = MergeTree ORDER BY id AS
     SELECT * FROM file('${o.sentFile}', 'TSV', 'id UUID, kind LowCardinality(String), sent_ms Int64')` });
   await ch.command({ query: `CREATE TABLE bench_verify.stored ENGINE = MergeTree ORDER BY id AS
     SELECT 'e' AS table, event_id AS id, count() AS copies, toInt64(${net(evCols)}) AS net, toUnixTimestamp64Milli(${at(evCols)}) AS first_ms
-    FROM ${db}.user_events_realtime GROUP BY event_id
+    FROM ${db}.user_events_realtime ${since(evCols)} GROUP BY event_id
     UNION ALL
     SELECT 't' AS table, transaction_id AS id, count() AS copies, toInt64(${net(txCols)}) AS net, toUnixTimestamp64Milli(${at(txCols)}) AS first_ms
-    FROM ${db}.transactions_realtime GROUP BY transaction_id` });
+    FROM ${db}.transactions_realtime ${since(txCols)} GROUP BY transaction_id` });
 
   const [sent] = await rows<Record<string, string>>(ch, `SELECT countIf(kind = 'e') AS events, countIf(kind = 't') AS transactions, countIf(kind = 'm') AS markers, countIf(kind = 'i') AS invalid FROM bench_verify.sent`);
   const [joined] = await rows<Record<string, string>>(ch, `
@@ -80,6 +84,9 @@ export async function verify(ch: ClickHouseClient, o: VerifyInput): Promise<Veri
     SELECT (SELECT sum(events) FROM ${db}.conversion_funnel) AS funnel, (SELECT sum(net) FROM bench_verify.stored WHERE table = 'e') AS net`);
 
   const num = (v: unknown) => Number(v ?? 0);
+  const sessions = await rows<{ closed_by: string; closed: string; n: string; in_run: string }>(ch, `
+    SELECT closed_by, toUInt8(is_closed) AS closed, count() AS n, countIf(end_time >= fromUnixTimestamp64Milli(${o.t0Ms})) AS in_run
+    FROM ${db}.user_sessions_realtime FINAL WHERE is_deleted = 0 GROUP BY closed_by, closed`).catch(() => undefined);
   const sentValid = { events: num(sent!.events) + num(sent!.markers), transactions: num(sent!.transactions) };
   const stored = { events: num(joined!.events), transactions: num(joined!.transactions) };
   const latencyBySecond = new Map(latencyPerSecond.map((r) => [num(r.s), r]));
@@ -102,6 +109,12 @@ export async function verify(ch: ClickHouseClient, o: VerifyInput): Promise<Veri
     }),
     parts: { active: parts.reduce((a, r) => a + num(r.n), 0), by_table: Object.fromEntries(parts.map((r) => [r.table, num(r.n)])) },
     views: { conversion_funnel_events: num(views!.funnel), net_events_stored: num(views!.net) },
+    sessions: sessions && {
+      stored: sessions.reduce((a, r) => a + num(r.n), 0),
+      in_run: sessions.reduce((a, r) => a + num(r.in_run), 0),
+      closed: sessions.filter((r) => num(r.closed) === 1).reduce((a, r) => a + num(r.n), 0),
+      by_trigger: Object.fromEntries(sessions.filter((r) => num(r.closed) === 1).map((r) => [r.closed_by || 'none', num(r.n)])),
+    },
   };
 }
 
