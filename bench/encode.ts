@@ -1,3 +1,4 @@
+import { timestampMs } from '../functions/core/timestamp.js';
 import { EVENT_CE_TYPE, TRANSACTION_CE_TYPE } from '../functions/steps/decode.js';
 import type { GeneratedRecord } from '../generator/simulate.js';
 
@@ -46,5 +47,5 @@ export function kafkaRecord(rec: GeneratedRecord): { topic: 'events' | 'transact
   const topic = (rec.kind === 'invalid' ? rec.as : rec.kind) === 'event' ? 'events' : 'transactions';
   if (rec.kind === 'invalid') return { topic, key: /"user_id":"([^"]+)"/.exec(rec.raw)?.[1] ?? rec.id, value: rec.raw };
   const data = dataOf(rec)!;
-  return { topic, key: data.user_id, value: JSON.stringify(data), timestamp: Date.parse(data.timestamp) };
+  return { topic, key: data.user_id, value: JSON.stringify(data), timestamp: timestampMs(data.timestamp) };
 }

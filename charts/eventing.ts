@@ -28,7 +28,7 @@ export class EventingChart extends Chart {
       bootstrapServers: [KAFKA.bootstrap],
       // Binary (KafkaSink's default): the event's attributes as ce_* headers, its data as the value.
       // The ingest writes its own rejects to this topic in the same shape, so every record there can
-      // be read alike and re-produced to its source topic once fixed (README "Dead-letter topic").
+      // be read alike and re-produced to its source topic once fixed (docs/ingest-contract.md, "Dead-letter topic").
       contentMode: 'binary',
     });
 

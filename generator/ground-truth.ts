@@ -1,3 +1,4 @@
+import { timestampMs } from '../functions/core/timestamp.js';
 import { toCents } from '../functions/core/money.js';
 import type { RejectReason } from '../functions/core/result.js';
 import { EVENT_TYPES, FUNNEL_STEPS, type EventType, type Transaction, type UserEvent } from '../functions/schemas/events.js';
@@ -54,7 +55,7 @@ export function groundTruth(gen: Generated) {
     }
   }
 
-  const times = events.map((e) => Date.parse(e.timestamp));
+  const times = events.map((e) => timestampMs(e.timestamp));
   return {
     totals: { events: events.length, transactions: txs.length, invalid: Object.values(deadLetters).reduce((a, b) => a + b, 0) },
     range: { fromMs: Math.min(...times), toMs: Math.max(...times) },

@@ -1,3 +1,4 @@
+import { timestampMs } from '../functions/core/timestamp.js';
 import { createCatalog } from './catalog.js';
 import { createRandom } from './random.js';
 import { createMinHeap } from './min-heap.js';
@@ -25,8 +26,8 @@ export function createLiveShop(opts: { seed: number; rate: number; invalidShare?
     const visit = simulateSession(rnd, catalog, user, at, {}, ACTIVITY[user.tier]);
     visit.forEach((v, i) => {
       const last = i === visit.length - 1;
-      push({ t: Date.parse(v.event.timestamp), rec: { kind: 'event', id: v.event.event_id, event: v.event }, ...(last ? { user } : {}) });
-      if (v.transaction) push({ t: Date.parse(v.transaction.timestamp), rec: { kind: 'transaction', id: v.transaction.transaction_id, transaction: v.transaction } });
+      push({ t: timestampMs(v.event.timestamp), rec: { kind: 'event', id: v.event.event_id, event: v.event }, ...(last ? { user } : {}) });
+      if (v.transaction) push({ t: timestampMs(v.transaction.timestamp), rec: { kind: 'transaction', id: v.transaction.transaction_id, transaction: v.transaction } });
     });
   };
   // Visits are drawn when they start, so memory holds one entry per user, not a day of events.
@@ -51,7 +52,7 @@ export function createLiveShop(opts: { seed: number; rate: number; invalidShare?
           if (bad) out.push(bad);
         }
         // The user's last event of a visit: schedule the next visit after an idle gap over 30 min.
-        if (user && rec.kind === 'event') push({ t: Date.parse(rec.event.timestamp) + 30 * 60_000 + 1_000 + Math.floor(rnd.exp(idleMean(user))), visit: user });
+        if (user && rec.kind === 'event') push({ t: timestampMs(rec.event.timestamp) + 30 * 60_000 + 1_000 + Math.floor(rnd.exp(idleMean(user))), visit: user });
       }
       return out;
     },

@@ -1,3 +1,4 @@
+import { timestampMs } from '../functions/core/timestamp.js';
 import { fromCents } from '../functions/core/money.js';
 import type { RejectReason } from '../functions/core/result.js';
 import type { EventType, Transaction, UserEvent } from '../functions/schemas/events.js';
@@ -65,11 +66,11 @@ export function generate(opts: GeneratorOptions): Generated {
     while (t < endMs) {
       const events = simulateSession(rnd, catalog, user, t, opts, act);
       for (const e of events) {
-        if (Date.parse(e.event.timestamp) >= endMs) break;
-        push(Date.parse(e.event.timestamp), { kind: 'event', id: e.event.event_id, event: e.event });
-        if (e.transaction) push(Date.parse(e.transaction.timestamp), { kind: 'transaction', id: e.transaction.transaction_id, transaction: e.transaction });
+        if (timestampMs(e.event.timestamp) >= endMs) break;
+        push(timestampMs(e.event.timestamp), { kind: 'event', id: e.event.event_id, event: e.event });
+        if (e.transaction) push(timestampMs(e.transaction.timestamp), { kind: 'transaction', id: e.transaction.transaction_id, transaction: e.transaction });
       }
-      const last = Date.parse(events[events.length - 1]!.event.timestamp);
+      const last = timestampMs(events[events.length - 1]!.event.timestamp);
       // A few idle gaps sit just past the 30-minute boundary, to exercise it.
       const idle = rnd.chance(0.03) ? SESSION_GAP_MS + rnd.int(1, 5_000) : SESSION_GAP_MS + 1_000 + Math.floor(rnd.exp(idleMean));
       t = last + idle;
@@ -171,7 +172,8 @@ const CORRUPTIONS: { reason: RejectReason; as: 'event' | 'transaction'; damage: 
   { reason: 'unknown_type', as: 'event', damage: (o) => JSON.stringify({ ...o, event_type: 'hover' }) },
   { reason: 'schema_violation', as: 'event', damage: (o) => JSON.stringify({ ...o, user_id: 'user-42' }) },
   { reason: 'schema_violation', as: 'event', damage: (o) => JSON.stringify({ ...o, event_id: undefined }) },
-  { reason: 'invalid_timestamp', as: 'event', damage: (o) => JSON.stringify({ ...o, timestamp: String(o.timestamp).replace(/\.\d{3}Z$/, 'Z') }) },
+  // A local time without a zone: any other RFC 3339 form (no fraction, an offset) is accepted.
+  { reason: 'invalid_timestamp', as: 'event', damage: (o) => JSON.stringify({ ...o, timestamp: String(o.timestamp).replace(/Z$/, '') }) },
   { reason: 'amount_mismatch', as: 'transaction', damage: (o) => JSON.stringify({ ...o, total_amount: '999999.99' }) },
 ];
 

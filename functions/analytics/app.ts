@@ -108,6 +108,11 @@ export function createAnalytics(
     counts: (await run('dead-letters', 'deadLetterCounts', q.range)).map(numbers),
     samples: await run('dead-letters', 'deadLetterSamples', { ...q.range, reason: q.reason, limit: q.limit }),
   }));
+  // Stored events with a field or value the schema does not know (docs/data-quality.md).
+  route('/api/warnings', async (q, req) => ({
+    counts: (await run('warnings', 'warningCounts', q.range)).map(numbers),
+    samples: await run('warnings', 'warningSamples', { ...q.range, kind: typeof req.query.kind === 'string' ? req.query.kind.slice(0, 64) : '', limit: q.limit }),
+  }));
   // The raw payloads of rejected events, one per line, to correct and resubmit with
   // `npm run send -- --file` (docs/data-quality.md). Streamed: a range may hold many.
   app.get('/api/dead-letters/export', async (req: Request, res: Response) => {

@@ -72,6 +72,16 @@ export const QUERIES = {
       GROUP BY reason, fingerprint ORDER BY max(received_at) DESC LIMIT {limit:UInt32})
       AND ${RANGE_TS('received_at')}
     ORDER BY received_at DESC LIMIT {limit:UInt32}`,
+  /** Data-quality warnings (stored events the schema does not fully know), by kind and field. */
+  warningCounts: `
+    SELECT kind, field, count() AS count, uniqExact(event_type) AS event_types, max(received_at) AS last_seen
+    FROM {db}.data_quality_warnings FINAL WHERE ${RANGE_TS('received_at')}
+    GROUP BY kind, field ORDER BY count DESC, kind, field LIMIT 100`,
+  warningSamples: `
+    SELECT received_at, kind, field, value, event_type, record_id, ce_source AS source, dataschema
+    FROM {db}.data_quality_warnings FINAL
+    WHERE ${RANGE_TS('received_at')} AND ({kind:String} = '' OR kind = {kind:String})
+    ORDER BY received_at DESC LIMIT {limit:UInt32}`,
   /** Every rejected payload in the range, oldest first, for GET /api/dead-letters/export (streamed, no limit). */
   deadLetterExport: `
     SELECT payload

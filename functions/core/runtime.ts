@@ -1,6 +1,6 @@
 import type { Config } from './config.js';
-import { createLogger, type Logger } from './log.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
 import { createClickHouse, type ClickHouseClient } from '../adapters/clickhouse.js';
 import { migrate } from '../adapters/migrations.js';
 import { createPgPool, createTierSource } from '../adapters/tier-source.js';
@@ -26,8 +26,4 @@ export async function openTiers(config: Config, metrics: Metrics, log: Logger) {
   const warmed = await tiers.warm();
   log.info({ users: warmed }, 'tier cache warmed');
   return { pool, source, tiers };
-}
-
-export function baseRuntime(name: string, config: Config) {
-  return { log: createLogger(name, config.LOG_LEVEL), metrics: createMetrics() };
 }

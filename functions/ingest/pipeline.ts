@@ -7,7 +7,8 @@ import type { TierCache } from '../adapters/tier-cache.js';
 import type { DeadLetter as TopicDeadLetter, DeadLetterTopic } from '../adapters/dead-letter-topic.js';
 import { parseData, type IncomingEvent } from '../steps/decode.js';
 import type { Dedupe } from '../steps/dedupe.js';
-import { deadLetterRow, eventRow, transactionRow, type EventRow } from '../steps/to-row.js';
+import { deadLetterRow, eventRow, transactionRow, warningRows, type EventRow, type WarningRow } from '../steps/to-row.js';
+import { createWarningLabels } from '../steps/warnings.js';
 import { validateRecord, type ValidRecord } from '../steps/validate.js';
 import { isEventType } from '../schemas/validators.js';
 
@@ -49,8 +50,10 @@ export type PipelineDeps = { writer: BatchWriter; tiers: TierCache; dedupe: Dedu
 /** Distinct `source` label values kept on the reject counter; later sources count as "other". */
 const MAX_SOURCE_LABELS = 100;
 
-export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps: PipelineDeps) {
+export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'> & Partial<Pick<Config, 'UNKNOWN_FIELDS'>>, deps: PipelineDeps) {
   const { writer, tiers, dedupe, metrics } = deps;
+  const unknownFields = config.UNKNOWN_FIELDS ?? 'warn';
+  const warningLabels = createWarningLabels();
   // Label values come from the sender: bounded, or random sources/types would grow the registry
   // (and every scrape) without limit.
   const sources = new Set<string>();
@@ -66,6 +69,7 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
     const outcomes: Outcome[] = [];
     const valid: { rec: ValidRecord; id: string }[] = [];
     const deadLetters: ReturnType<typeof deadLetterRow>[] = [];
+    const warnings: WarningRow[] = [];
     // The same rejects for the topic: the CloudEvent as it came, with why (adapters/dead-letter-topic.ts).
     const topicLetters: TopicDeadLetter[] = [];
     // A duplicate is answered when its original is stored, and fails (so the sender retries it)
@@ -77,7 +81,7 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
       const parsed = parseData(e);
       const checked: Result<ValidRecord> = !e.kind
         ? reject('unknown_type', `CloudEvent type ${quote(e.attrs.type)} from ${quote(e.attrs.source)} is neither a user event nor a transaction`, 'type')
-        : parsed.ok ? validateRecord(e.kind, parsed.value, receivedAtMs, config.MAX_FUTURE_SKEW_MS) : parsed;
+        : parsed.ok ? validateRecord(e.kind, parsed.value, receivedAtMs, config.MAX_FUTURE_SKEW_MS, { unknownFields, dataschema: e.attrs.dataschema }) : parsed;
       metrics.eventsReceived.inc({ kind: e.kind ?? 'unknown', type: checked.ok && checked.value.kind === 'event' ? checked.value.event.event_type : e.kind ?? 'unknown' });
       if (!checked.ok) {
         const row = wellFormed(deadLetterRow(e, checked, receivedAtMs, parsed.ok ? parsed.value : undefined));
@@ -97,6 +101,12 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
         continue;
       }
       valid.push({ rec: checked.value, id });
+      if (checked.value.warnings) {
+        // Counted for the first copy admitted, not for its duplicates (docs/data-quality.md).
+        metrics.eventsWithWarnings.inc();
+        for (const w of checked.value.warnings) metrics.dataQualityWarnings.inc(warningLabels(w));
+        warnings.push(...warningRows(e, checked.value, receivedAtMs));
+      }
       outcomes.push({ id: e.attrs.id, status: 'stored' });
     }
 
@@ -115,7 +125,7 @@ export function createPipeline(config: Pick<Config, 'MAX_FUTURE_SKEW_MS'>, deps:
           transactions.push(transactionRow(rec.transaction, tierOf.get(rec.transaction.user_id) ?? 'unknown', receivedAtMs));
         }
       }
-      const rows = { user_events_realtime: events, transactions_realtime: transactions, dead_letter_events: deadLetters };
+      const rows = { user_events_realtime: events, transactions_realtime: transactions, dead_letter_events: deadLetters, ...(warnings.length ? { data_quality_warnings: warnings } : {}) };
       if (events.length + transactions.length + deadLetters.length > 0) await writer.add(rows);
       stored.settle();
     } catch (err) {

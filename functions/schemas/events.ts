@@ -3,8 +3,16 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 /**
  * The event model: one JSON Schema per event type and one for transactions, built with TypeBox so
  * the TypeScript types below are derived from the very schemas ajv compiles (one source).
- * `npm run schemas` writes them as plain JSON Schema files to functions/schemas/json/.
+ * `npm run schemas` writes them as plain JSON Schema files to functions/schemas/json/v1/.
+ *
+ * Descriptive fields (`device_type`, `payment_method`) take any short text: the known values are
+ * listed as `examples`, and validate.ts counts another value as a warning instead of refusing the
+ * event (docs/data-quality.md, "Schema evolution").
  */
+
+/** The version of these schemas: the `.v1` of the CloudEvent types, the folder of the published files. */
+export const SCHEMA_VERSION = 'v1';
+export const SCHEMA_BASE = `https://speed-layer.dev/schemas/${SCHEMA_VERSION}/`;
 
 export const EVENT_TYPES = [
   'page_view', 'product_view', 'search', 'add_to_cart', 'purchase',
@@ -24,26 +32,34 @@ const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 // Text holds no control characters (C0, DEL, C1) and no lone surrogates (they cannot be stored as
 // UTF-8): none belongs in a URL, product id, category or search query.
 const TEXT = '^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$';
-// RFC 3339 in UTC with exactly three fractional digits; `format` also checks that the date exists.
-const Timestamp = Type.String({ format: 'date-time', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$' });
+// Any RFC 3339 date-time (core/timestamp.ts reads it; validate.ts stores it as UTC milliseconds).
+const Timestamp = Type.String({ format: 'date-time', maxLength: 64 });
 // Money is a decimal string so no float ever touches it; it fits ClickHouse Decimal(18,2).
 const Money = Type.String({ pattern: '^\\d{1,13}(\\.\\d{1,2})?$' });
 const Quantity = Type.Integer({ minimum: 1, maximum: 1000 });
 const ShortText = Type.String({ minLength: 1, maxLength: 512, pattern: TEXT });
+
+export const DEVICE_TYPES = ['desktop', 'mobile', 'tablet'] as const;
+export const PAYMENT_METHODS = ['credit_card', 'debit_card', 'paypal', 'apple_pay', 'bank_transfer'] as const;
+
+/** A descriptive field: short text, its known values as `examples` (others are stored with a warning). */
+function descriptive(known: readonly string[]) {
+  return Type.String({ minLength: 1, maxLength: 64, pattern: TEXT, examples: [...known], description: `known values: ${known.join(', ')}; another value is stored as sent and counted as a warning` });
+}
 
 const common = {
   event_id: Uuid,
   user_id: Uuid,
   timestamp: Timestamp,
   page_url: Type.Optional(ShortText),
-  device_type: Type.Optional(Type.Union([Type.Literal('desktop'), Type.Literal('mobile'), Type.Literal('tablet')])),
+  device_type: Type.Optional(descriptive(DEVICE_TYPES)),
   referrer: Type.Optional(ShortText),
 };
 
 function eventSchema<T extends EventType, P extends Record<string, TSchema>>(type: T, props: P) {
   return Type.Object(
     { ...common, event_type: Type.Literal(type), ...props },
-    { $id: `https://speed-layer.dev/schemas/${type}.json`, title: type, additionalProperties: false },
+    { $id: `${SCHEMA_BASE}${type}.json`, title: type, additionalProperties: false },
   );
 }
 
@@ -72,8 +88,6 @@ export const EVENT_SCHEMAS = {
 export type UserEvent = { [K in EventType]: Static<(typeof EVENT_SCHEMAS)[K]> }[EventType];
 export type UserEventOf<K extends EventType> = Static<(typeof EVENT_SCHEMAS)[K]>;
 
-export const PAYMENT_METHODS = ['credit_card', 'debit_card', 'paypal', 'apple_pay', 'bank_transfer'] as const;
-
 export const Transaction = Type.Object(
   {
     transaction_id: Uuid,
@@ -89,10 +103,16 @@ export const Transaction = Type.Object(
     tax: Money,
     total_amount: Money,
     currency: Type.String({ pattern: '^[A-Z]{3}$' }),
-    payment_method: Type.Union(PAYMENT_METHODS.map((m) => Type.Literal(m))),
+    payment_method: descriptive(PAYMENT_METHODS),
     status: Type.Union([Type.Literal('completed'), Type.Literal('pending'), Type.Literal('failed'), Type.Literal('refunded')]),
   },
-  { $id: 'https://speed-layer.dev/schemas/transaction.json', title: 'transaction', additionalProperties: false },
+  { $id: `${SCHEMA_BASE}transaction.json`, title: 'transaction', additionalProperties: false },
 );
 export type Transaction = Static<typeof Transaction>;
 
+
+/** The descriptive fields of each record kind and their known values (validate.ts warns on others). */
+export const DESCRIPTIVE_FIELDS = {
+  event: { device_type: DEVICE_TYPES },
+  transaction: { payment_method: PAYMENT_METHODS },
+} as const satisfies Record<'event' | 'transaction', Record<string, readonly string[]>>;

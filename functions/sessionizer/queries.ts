@@ -3,33 +3,45 @@
  * times are DateTime64(3) in UTC.
  */
 const WINDOW = `stored_at > {since:DateTime64(3, 'UTC')} AND stored_at <= {until:DateTime64(3, 'UTC')}`;
-const TOUCHED = `t AS (
-      SELECT user_id, min(timestamp) AS min_ts, max(timestamp) AS max_ts FROM {db}.user_events_realtime
-      WHERE ${WINDOW} AND cityHash64(user_id) % {chunks:UInt32} = {chunk:UInt32}
-      GROUP BY user_id)`;
+/** The users to recompute, each from the earliest event time the run must look at. */
+const USERS = `t AS (
+      SELECT tupleElement(p, 1) AS user_id, fromUnixTimestamp64Milli(tupleElement(p, 2), 'UTC') AS min_ts
+      FROM (SELECT arrayJoin(arrayZip({users:Array(UUID)}, {froms:Array(Int64)})) AS p))`;
 /** A stored row's contents: everything but sign and stored_at (a cancel copies the row it cancels, with its own stored_at). */
 export const COPY_KEY = 'cityHash64(* EXCEPT (sign, stored_at))';
 const SESSION_COLUMNS = `toString(session_id) AS session_id, toString(user_id) AS user_id, user_tier, start_time, end_time, duration_ms,
            event_count, event_type_counts, page_views, purchases, revenue, converted, entry_page, exit_page,
-           is_closed, closed_by, is_deleted, version`;
+           is_closed, closed_by, is_deleted, version, funnel_step, funnel_ms`;
 
 export const SESSIONIZER_QUERIES = {
-  state: `SELECT cursor, max_event, watermark FROM {db}.sessionizer_state FINAL WHERE name = {name:String}`,
-
-  /** How many users have events stored in the window (to split the work into chunks). */
-  touchedUsers: `SELECT uniqExact(user_id) AS users FROM {db}.user_events_realtime WHERE ${WINDOW}`,
+  state: `SELECT cursor, max_event, watermark, generation, users FROM {db}.sessionizer_state FINAL WHERE name = {name:String}`,
 
   /**
-   * One chunk of those users (by hash), each with every stored event from the start of the
-   * earliest session the new events could touch, copies and cancels netted out per event id.
+   * The event rows stored in the window: a primary-key range of the inbox, whatever the history.
+   * Cancels (sign = -1) are left out: the sessionizer wrote them itself, deciding on the copies.
+   */
+  inbox: `
+    SELECT toString(user_id), toString(event_id), event_type, toUnixTimestamp64Milli(timestamp), page_url, toString(price), quantity,
+           user_tier, toUnixTimestamp64Milli(stored_at)
+    FROM {db}.sessionizer_inbox WHERE ${WINDOW} AND sign = 1
+    ORDER BY stored_at LIMIT {limit:UInt32}`,
+
+  /** One snapshot of the open sessions, by user. */
+  snapshot: `SELECT toString(user_id), state FROM {db}.sessionizer_open WHERE generation = {generation:UInt64}`,
+  snapshotGenerations: `SELECT DISTINCT generation FROM {db}.sessionizer_open`,
+  dropSnapshot: `ALTER TABLE {db}.sessionizer_open DROP PARTITION {generation:UInt64}`,
+
+  /**
+   * The users to recompute (after a late event, a second copy, or an event out of order), each
+   * with every stored event from the start of the earliest session the run could touch, copies and cancels netted out per event id.
    * Grouped per user, so a chunk travels as few rows. The values are any copy's: for an id with
    * more than one positive copy (rare) the sessionizer reads them all (eventCopies) and uses the
    * first stored copy's.
    */
   chunkEvents: `
-    WITH ${TOUCHED},
+    WITH ${USERS},
     b AS (
-      SELECT t.user_id AS user_id, t.max_ts AS max_ts, if(s.first_start IS NULL, t.min_ts, least(t.min_ts, s.first_start)) AS from_ts
+      SELECT t.user_id AS user_id, if(s.first_start IS NULL, t.min_ts, least(t.min_ts, s.first_start)) AS from_ts
       FROM t LEFT JOIN (
         SELECT s.user_id AS user_id, min(s.start_time) AS first_start
         FROM (SELECT user_id, start_time, end_time FROM {db}.user_sessions_realtime FINAL WHERE user_id IN (SELECT user_id FROM t) AND is_deleted = 0) AS s
@@ -39,12 +51,12 @@ export const SESSIONIZER_QUERIES = {
       ) AS s ON s.user_id = t.user_id
     )
     SELECT toString(b.user_id) AS user_id,
-           groupArray((x.id, x.event_type, toUnixTimestamp64Milli(x.ts), x.page_url, toString(x.price), x.quantity, x.user_tier, x.net, x.positives, x.is_new)) AS events
+           groupArray((x.id, x.event_type, toUnixTimestamp64Milli(x.ts), x.page_url, toString(x.price), x.quantity, x.user_tier, x.net, x.positives, toUnixTimestamp64Milli(x.stored))) AS events
     FROM (
       SELECT e.user_id AS user_id, toString(e.event_id) AS id, any(e.event_type) AS event_type, any(e.timestamp) AS ts, any(e.page_url) AS page_url,
              any(e.price) AS price, any(e.quantity) AS quantity, any(e.user_tier) AS user_tier, sum(e.sign) AS net,
              countIf(e.sign > 0) AS positives,
-             max(e.stored_at > {newSince:DateTime64(3, 'UTC')} AND e.stored_at <= {until:DateTime64(3, 'UTC')}) AS is_new
+             min(e.stored_at) AS stored
       FROM {db}.user_events_realtime AS e INNER JOIN b ON e.user_id = b.user_id
       -- The constant lower bound (a scalar subquery is folded before index analysis) lets ClickHouse
       -- skip every part whose newest event is older than the earliest session recomputed.
@@ -54,23 +66,13 @@ export const SESSIONIZER_QUERIES = {
     GROUP BY b.user_id
     SETTINGS join_use_nulls = 1`,
 
-  /** The current stored sessions of the same chunk that the new events could change. */
+  /** The current stored sessions of the same users that the recompute could change. */
   chunkSessions: `
-    WITH ${TOUCHED}
+    WITH ${USERS}
     SELECT ${SESSION_COLUMNS}
     FROM (SELECT * FROM {db}.user_sessions_realtime FINAL WHERE user_id IN (SELECT user_id FROM t) AND is_deleted = 0) AS s
     INNER JOIN t ON s.user_id = t.user_id
     WHERE s.end_time >= t.min_ts - toIntervalMillisecond({gap:UInt64})`,
-
-  /** Open sessions the watermark has passed: closed now even if their user is quiet. */
-  expired: `
-    SELECT ${SESSION_COLUMNS}
-    FROM {db}.user_sessions_realtime FINAL
-    WHERE is_closed = 0 AND is_deleted = 0
-      AND (end_time < {watermark:DateTime64(3, 'UTC')} - toIntervalMillisecond({gap:UInt64})
-           OR (event_type_counts['logout'] > 0 AND end_time < {watermark:DateTime64(3, 'UTC')}))`,
-
-  openCount: `SELECT count() AS open FROM {db}.user_sessions_realtime FINAL WHERE is_closed = 0 AND is_deleted = 0`,
 
   /**
    * Every stored row (copies and cancels) of the given events, each with `copy_key`: a hash of the
@@ -82,12 +84,17 @@ export const SESSIONIZER_QUERIES = {
     SELECT *, toString(${COPY_KEY}) AS copy_key FROM {db}.user_events_realtime
     WHERE user_id IN {users:Array(UUID)} AND event_id IN {ids:Array(UUID)}`,
 
-  /** Every stored row (copies and cancels, with `copy_key`) of the transactions stored in the window that have more than one uncancelled copy. */
+  /**
+   * Every stored row (copies and cancels, with `copy_key`) of the transactions stored in the window
+   * that have more than one uncancelled copy: the window comes from the transactions inbox, the
+   * copies from the table by user (its primary key), so history is not scanned.
+   */
   duplicateTransactions: `
+    WITH n AS (SELECT user_id, transaction_id FROM {db}.transactions_inbox WHERE ${WINDOW} AND sign = 1)
     SELECT *, toString(${COPY_KEY}) AS copy_key FROM {db}.transactions_realtime
-    WHERE transaction_id IN (
+    WHERE user_id IN (SELECT user_id FROM n) AND transaction_id IN (
       SELECT transaction_id FROM {db}.transactions_realtime
-      WHERE transaction_id IN (SELECT transaction_id FROM {db}.transactions_realtime WHERE ${WINDOW})
+      WHERE user_id IN (SELECT user_id FROM n) AND transaction_id IN (SELECT transaction_id FROM n)
       GROUP BY transaction_id HAVING sum(sign) > 1
     )`,
 } as const;

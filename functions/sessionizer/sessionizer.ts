@@ -1,224 +1,196 @@
-import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { EventType } from '../schemas/events.js';
-import {
-  diffSessions, isClosed, nextWatermark, sessionRow, splitSessions, type SessionRow, type StoredEvent,
-} from '../steps/sessionize.js';
-import { resolveCopies, type StoredCopy } from '../steps/copies.js';
-import { SESSIONIZER_QUERIES as Q } from './queries.js';
+import type { StoredCopy } from '../steps/copies.js';
+import { placeEvents, type OpenSession } from '../steps/open-sessions.js';
+import { DEFAULT_MAX_DURATION_MS, isClosed, nextWatermark, sessionRow, type SessionRow, type StoredEvent } from '../steps/sessionize.js';
+import { recomputeUsers } from './recompute.js';
+import { loadSnapshot, writeSnapshot, type Progress } from './snapshot.js';
+import { ch64, createSessionStore } from './store.js';
 
 /**
  * The sessionizer: one writer that derives `user_sessions_realtime` from the stored events, so
  * sessions come out the same whichever ingest replica stored an event, in whatever order, with
- * however many restarts. Each run reads the users whose events were stored since the last run
- * (plus an overlap, since a slow insert can become visible late), recomputes their sessions from
- * the stored rows, and writes only what changed. Recomputing is idempotent, so re-reading the
- * overlap, a crash between two writes, or a second sessionizer running at the same time cannot
- * make a session wrong.
+ * however many restarts. Each run costs what its new rows and the sessions they touch cost, not
+ * what history holds:
+ * - the new rows come from the inbox (a copy of every stored row keyed by stored_at), a range read,
+ *   with an overlap before the cursor since a slow insert can become visible late;
+ * - each user's open sessions are held in memory and the new rows are folded into them in order
+ *   (functions/steps/open-sessions.ts); closed sessions are written once and never read again;
+ * - a user whose rows cannot be folded in order (late, out of order, a second copy) is recomputed
+ *   from the stored events from the start of the session the rows land in (./recompute.ts);
+ * - the open sessions are snapshotted to ClickHouse every few minutes; a restart loads the newest
+ *   snapshot and replays the inbox from its cursor. Writes are idempotent (deterministic ids, rows
+ *   versioned), so a replay, a crash between two writes, or a second sessionizer during a rollout
+ *   cannot make a session wrong.
  *
- * It also makes the counts exact under at-least-once delivery: an event or transaction stored
- * more than once (a redelivery that reached another replica, or this one after a restart, even
- * with a changed payload) counts as its first stored copy: every other copy gets a cancelling row
- * equal to it (sign = -1), inserted with a token derived from the rows seen, so the cancel itself
- * can never be applied twice, and sessions are computed from the first stored copy too.
- *
- * State between runs: the read cursor and the watermark, in `sessionizer_state`.
+ * It also makes the counts exact under at-least-once delivery: an event or transaction stored more
+ * than once counts as its first stored copy; every other copy gets a cancelling row (sign = -1).
  */
-export type SessionizerOptions = Pick<Config, 'CLICKHOUSE_DATABASE' | 'SESSION_GAP_MS' | 'ALLOWED_LATENESS_MS' | 'IDLE_TIMEOUT_MS'> & Partial<Pick<Config, 'SESSIONIZER_CHUNK_USERS'>> & {
+export type SessionizerOptions = Pick<Config, 'CLICKHOUSE_DATABASE' | 'SESSION_GAP_MS' | 'ALLOWED_LATENESS_MS' | 'IDLE_TIMEOUT_MS'>
+  & Partial<Pick<Config, 'SESSIONIZER_CHUNK_USERS' | 'SESSION_MAX_DURATION_MS' | 'SESSIONIZER_SNAPSHOT_MS'>> & {
   /** Rows stored less than this long ago are left for the next run (an insert may still be landing). */
   settleMs?: number;
   /** How far before the cursor each run reads again. */
   overlapMs?: number;
+  /** Inbox rows one run takes at most (a backlog is worked off over several runs). */
+  maxRowsPerRun?: number;
 };
 
-type Row = Record<string, unknown>;
-/** A DateTime64 as ClickHouse answers it ('YYYY-MM-DD hh:mm:ss.sss', UTC), in ms. */
-const chMs = (t: string) => Date.parse(`${t.replace(' ', 'T')}Z`);
-const ch64 = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+type InboxRow = [user: string, id: string, type: EventType, ts: number, page: string, price: string, qty: number, tier: string, stored: number];
 
 export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHouseClient; metrics: Metrics; log: Logger }) {
-  const { ch, metrics, log } = deps;
-  const db = opts.CLICKHOUSE_DATABASE;
-  const gap = opts.SESSION_GAP_MS;
+  const { metrics, log } = deps;
+  const store = createSessionStore(opts.CLICKHOUSE_DATABASE, deps);
+  const rules = { gapMs: opts.SESSION_GAP_MS, maxDurationMs: opts.SESSION_MAX_DURATION_MS ?? DEFAULT_MAX_DURATION_MS };
   const settleMs = opts.settleMs ?? 1_000;
   const overlapMs = opts.overlapMs ?? 10_000;
-  // Each chunk's query reads the events table once (a user's rows are spread over every granule), so
-  // fewer, larger chunks cost less; the chunk bounds the transient memory (~13 KB per user).
   const chunkUsers = opts.SESSIONIZER_CHUNK_USERS ?? 10_000;
-  let state: { cursorMs: number; maxEventMs: number; watermarkMs: number; lastNewDataWallMs: number } | undefined;
+  const snapshotMs = opts.SESSIONIZER_SNAPSHOT_MS ?? 300_000;
+  const maxRows = opts.maxRowsPerRun ?? 500_000;
+  // Sessions closed by the last runs, whose rows the overlap may read once more (and must skip).
+  type Closed = { atMs: number; byUser: Map<string, OpenSession[]> };
+  type State = { progress: Progress; open: Map<string, OpenSession[]>; closed: Closed[]; lastNewDataWallMs: number; lastSnapshotWallMs: number };
+  let state: State | undefined;
   let version = 0;
   const nextVersion = (now: number) => now * 1000 + (version++ % 1000);
 
-  const query = async <T = Row>(sql: string, params: Record<string, unknown>) =>
-    (await ch.query({ query: sql.replaceAll('{db}', db), query_params: params, format: 'JSONEachRow' })).json<T>();
-  const insert = (table: string, values: Row[], token?: string) =>
-    values.length === 0 ? Promise.resolve() : ch.insert({ table: `${db}.${table}`, values, format: 'JSONEachRow', ...(token ? { clickhouse_settings: { insert_deduplication_token: token } } : {}) }).then(() => undefined);
-
-  async function loadState(now: number) {
-    const [s] = await query<{ cursor: string; max_event: string; watermark: string }>(Q.state, { name: 'main' });
-    const ms = (v: string | undefined) => (v ? Date.parse(`${v.replace(' ', 'T')}Z`) : 0);
-    return { cursorMs: ms(s?.cursor), maxEventMs: ms(s?.max_event), watermarkMs: ms(s?.watermark), lastNewDataWallMs: now };
+  async function load(now: number): Promise<State> {
+    const t0 = performance.now();
+    const { progress, open } = await loadSnapshot(store);
+    log.info({ users: open.size, cursor: new Date(progress.cursorMs).toISOString(), ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
+    return { progress, open, closed: [], lastNewDataWallMs: now, lastSnapshotWallMs: now };
   }
 
   /** One pass; answers what it did. */
   async function runOnce(now = Date.now()) {
     const t0 = performance.now();
-    state ??= await loadState(now);
-    const until = now - settleMs;
-    const since = Math.max(0, state.cursorMs - overlapMs);
-    const watermarkBefore = state.watermarkMs;
+    const s = (state ??= await load(now));
+    const p = s.progress;
+    let until = now - settleMs;
+    const since = Math.max(0, p.cursorMs - overlapMs);
+    const watermark = p.watermarkMs;
 
-    const window = { since: ch64(since), until: ch64(until), gap };
-    const [count] = await query<{ users: string }>(Q.touchedUsers, window);
-    const users = Number(count?.users ?? 0);
-    const chunks = Math.max(1, Math.ceil(users / chunkUsers));
-    let written = 0, cancelled = 0, late = 0, maxNew = 0;
-    for (let chunk = 0; users > 0 && chunk < chunks; chunk++) {
-      const r = await recompute({ ...window, chunks, chunk, newSince: ch64(state.cursorMs) }, now, watermarkBefore);
-      written += r.written; cancelled += r.cancelled; late += r.late; maxNew = Math.max(maxNew, r.maxNewMs);
+    const rows = until > since ? await store.queryCompact<InboxRow>('inbox', { since: ch64(since), until: ch64(until), limit: maxRows }) : [];
+    if (rows.length === maxRows) until = rows[rows.length - 1]![8] - 1; // the rest of that millisecond comes next run
+    const byUser = new Map<string, StoredEvent[]>();
+    let maxNew = 0;
+    for (const [user, id, type, ts, page, price, qty, tier, stored] of rows) {
+      if (stored > until) continue;
+      let list = byUser.get(user);
+      if (!list) byUser.set(user, (list = []));
+      list.push({ event_id: id, user_id: user, user_tier: tier, event_type: type, timestampMs: ts, page_url: page, price, quantity: qty, storedMs: stored });
+      if (stored > p.cursorMs && ts > maxNew) maxNew = ts;
+    }
+
+    const v = nextVersion(now);
+    const writes = new Map<string, SessionRow>();
+    const recompute = new Map<string, number>();
+    const fresh: number[] = [];
+    const lateRows: Record<string, unknown>[] = [];
+    for (const [user, events] of byUser) {
+      const open = s.open.get(user) ?? [];
+      const r = placeEvents(open, events, watermark, rules, s.closed.flatMap((c) => c.byUser.get(user) ?? []));
+      if (r.kind === 'folded') {
+        if (!r.changed.length) continue;
+        s.open.set(user, r.open);
+        for (const x of r.changed) writes.set(x.session_id, sessionRow(x, false, v, rules));
+        for (const e of r.folded) if (e.storedMs! > p.cursorMs) fresh.push(e.storedMs!);
+        continue;
+      }
+      let from = open[0]?.startMs ?? Infinity;
+      for (const e of events) {
+        from = Math.min(from, e.timestampMs);
+        if (e.storedMs! <= p.cursorMs) continue;
+        fresh.push(e.storedMs!);
+        if (e.timestampMs < watermark) {
+          lateRows.push({ event_id: e.event_id, user_id: user, timestamp: new Date(e.timestampMs).toISOString(), watermark: new Date(watermark).toISOString(), lateness_ms: watermark - e.timestampMs, seen_at: new Date(now).toISOString() });
+        }
+      }
+      recompute.set(user, from);
+    }
+    let cancelled = 0;
+    if (recompute.size) {
+      const r = await recomputeUsers(store, recompute, { rules, watermarkMs: watermark, chunkUsers, version: v });
+      for (const w of r.writes) writes.set(w.session_id, w);
+      for (const [user, list] of r.open) (list.length ? s.open.set(user, list) : s.open.delete(user));
+      cancelled += r.cancelled;
+    }
+    if (lateRows.length) {
+      metrics.lateEvents.inc(lateRows.length);
+      await store.insert('late_events', lateRows);
     }
     cancelled += await cancelDuplicateTransactions(since, until);
 
-    if (maxNew > 0 && until > state.cursorMs) state.lastNewDataWallMs = now;
-    state.maxEventMs = Math.max(state.maxEventMs, maxNew);
-    state.watermarkMs = nextWatermark({ previousMs: state.watermarkMs, maxEventMs: state.maxEventMs, lastNewDataWallMs: state.lastNewDataWallMs, nowWallMs: now, allowedLatenessMs: opts.ALLOWED_LATENESS_MS, idleTimeoutMs: opts.IDLE_TIMEOUT_MS });
-    written += await closeExpired(now);
-    state.cursorMs = Math.max(state.cursorMs, until);
-    await insert('sessionizer_state', [{ name: 'main', cursor: new Date(state.cursorMs).toISOString(), max_event: new Date(state.maxEventMs).toISOString(), watermark: new Date(state.watermarkMs).toISOString(), updated_at: new Date(now).toISOString() }]);
+    if (maxNew > 0 && until > p.cursorMs) s.lastNewDataWallMs = now;
+    p.maxEventMs = Math.max(p.maxEventMs, maxNew);
+    p.watermarkMs = nextWatermark({ previousMs: p.watermarkMs, maxEventMs: p.maxEventMs, lastNewDataWallMs: s.lastNewDataWallMs, nowWallMs: now, allowedLatenessMs: opts.ALLOWED_LATENESS_MS, idleTimeoutMs: opts.IDLE_TIMEOUT_MS });
+    const openCount = closeExpired(s, writes, v, now);
 
-    const [open] = await query<{ open: string }>(Q.openCount, {});
-    metrics.openSessions.set(Number(open?.open ?? 0));
-    metrics.watermark.set(state.watermarkMs / 1000);
-    const ms = Math.round(performance.now() - t0);
-    if (users || written || cancelled) log.debug({ users, written, cancelled, late, ms }, 'sessionizer run');
-    return { users, written, cancelled, late, watermarkMs: state.watermarkMs, ms };
+    const out = [...writes.values()];
+    await store.insert('user_sessions_realtime', out, `sessions:${v}`);
+    const doneMs = Date.now();
+    for (const stored of fresh) metrics.sessionFreshness.observe((doneMs - stored) / 1000);
+    for (const r of out) if (r.is_closed && !r.is_deleted) metrics.sessionsClosed.inc({ trigger: r.closed_by });
+    p.cursorMs = Math.max(p.cursorMs, until);
+    await store.insert('sessionizer_state', [{ name: 'main', cursor: new Date(p.cursorMs).toISOString(), max_event: new Date(p.maxEventMs).toISOString(), watermark: new Date(p.watermarkMs).toISOString(), updated_at: new Date(now).toISOString() }]);
+    if (doneMs - s.lastSnapshotWallMs >= snapshotMs) await snapshot(s, v);
+
+    metrics.openSessions.set(openCount);
+    metrics.watermark.set(p.watermarkMs / 1000);
+    metrics.sessionsCompleteUntil.set(p.cursorMs / 1000);
+    const ms = performance.now() - t0;
+    metrics.sessionizerRunDuration.observe(ms / 1000);
+    const users = byUser.size;
+    if (users || writes.size || cancelled) log.debug({ rows: rows.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: openCount, ms: Math.round(ms) }, 'sessionizer run');
+    return { users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: openCount, watermarkMs: p.watermarkMs, ms: Math.round(ms) };
   }
 
-  /**
-   * One chunk of the touched users. Rows stored in (newSince, until] are new to this run: older
-   * ones are the re-read overlap, younger ones are left for the next run's window (they are used
-   * for the sessions already, but counted as new, and late, only once).
-   */
-  async function recompute(params: Record<string, unknown>, now: number, watermark: number) {
-    type Ev = [id: string, type: EventType, ts: string, page: string, price: string, qty: number, tier: string, net: string, positives: string, isNew: number];
-    const [users, stored] = await Promise.all([
-      query<{ user_id: string; events: Ev[] }>(Q.chunkEvents, params),
-      query<SessionRow>(Q.chunkSessions, params),
-    ]);
-
-    // Exactly-once counts, the first stored copy winning: an id stored more than once (rare) is read
-    // in full, each uncancelled copy beyond the first stored is cancelled with its own contents, and
-    // the session below is computed from the first stored copy's values, as the views will count it.
-    // (Ids whose extra copies are cancelled already are read again while their user is recomputed, for the winner's values.)
-    const multi = new Map<string, string>(); // `${user}/${id}` -> user, for ids with more than one positive copy
-    for (const u of users) for (const e of u.events) if (Number(e[8]) > 1) multi.set(`${u.user_id}/${e[0]}`, u.user_id);
-    const winners = new Map<string, Row>();
-    let cancelled = 0;
-    if (multi.size) {
-      const rows = await query<StoredCopy>(Q.eventCopies, { users: [...new Set(multi.values())], ids: [...new Set([...multi.keys()].map((k) => k.slice(k.indexOf('/') + 1)))] });
-      const r = await cancelCopies('user_events_realtime', 'cancel', rows, (row) => `${String(row.user_id)}/${String(row.event_id)}`, (key) => multi.has(key));
-      for (const [key, winner] of r.winners) winners.set(key, winner);
-      cancelled = r.cancelled;
-    }
-
-    const byUser = new Map<string, StoredEvent[]>();
-    let late = 0, maxNewMs = 0;
-    const lateRows: Row[] = [];
-    for (const u of users) {
-      const list: StoredEvent[] = [];
-      for (const [id, type, ts, page, price, qty, tier, net, , isNew] of u.events) {
-        if (Number(net) <= 0) continue;
-        const w = winners.get(`${u.user_id}/${id}`);
-        const e: StoredEvent = w
-          ? { event_id: id, user_id: u.user_id, user_tier: String(w.user_tier), event_type: w.event_type as EventType, timestampMs: chMs(String(w.timestamp)), page_url: String(w.page_url), price: String(w.price), quantity: Number(w.quantity) }
-          : { event_id: id, user_id: u.user_id, user_tier: tier, event_type: type, timestampMs: Number(ts), page_url: page, price, quantity: Number(qty) };
-        list.push(e);
-        if (Number(isNew) && e.timestampMs > maxNewMs) maxNewMs = e.timestampMs;
-        if (Number(isNew) && e.timestampMs < watermark) {
-          late++;
-          lateRows.push({ event_id: id, user_id: u.user_id, timestamp: new Date(e.timestampMs).toISOString(), watermark: new Date(watermark).toISOString(), lateness_ms: watermark - e.timestampMs, seen_at: new Date(now).toISOString() });
-        }
+  /** Every open session the watermark has passed is written closed and leaves memory; answers how many stay open. */
+  function closeExpired(s: State, writes: Map<string, SessionRow>, v: number, now: number) {
+    const w = s.progress.watermarkMs;
+    const closed: Closed = { atMs: now, byUser: new Map() };
+    s.closed = [...s.closed.filter((c) => c.atMs >= now - overlapMs - settleMs), closed];
+    let open = 0;
+    for (const [user, list] of s.open) {
+      if (!list.some((x) => isClosed(x, w, rules.gapMs, rules.maxDurationMs))) {
+        open += list.length;
+        continue;
       }
-      byUser.set(u.user_id, list);
+      const keep = list.filter((x) => {
+        if (!isClosed(x, w, rules.gapMs, rules.maxDurationMs)) return true;
+        writes.set(x.session_id, sessionRow(x, true, v, rules));
+        closed.byUser.set(user, [...(closed.byUser.get(user) ?? []), x]);
+        return false;
+      });
+      open += keep.length;
+      if (keep.length) s.open.set(user, keep);
+      else s.open.delete(user);
     }
-    if (late) {
-      metrics.lateEvents.inc(late);
-      await insert('late_events', lateRows);
-    }
-
-    const storedByUser = new Map<string, SessionRow[]>();
-    for (const s of stored) storedByUser.set(s.user_id, [...(storedByUser.get(s.user_id) ?? []), normalize(s)]);
-    const v = nextVersion(now);
-    const writes: SessionRow[] = [];
-    for (const [user, events] of byUser) {
-      const next = splitSessions(events, gap).map((s) => sessionRow(s, isClosed(s, watermark, gap), v));
-      writes.push(...diffSessions(next, storedByUser.get(user) ?? [], v));
-    }
-    for (const r of writes) if (r.is_closed && !r.is_deleted) metrics.sessionsClosed.inc({ trigger: r.closed_by });
-    await insert('user_sessions_realtime', writes, `sessions:${v}`);
-    return { written: writes.length, cancelled, late, maxNewMs };
+    return open;
   }
 
-  /** Sessions whose user went quiet: the watermark alone closes them. */
-  async function closeExpired(now: number) {
-    const rows = await query<SessionRow>(Q.expired, { watermark: ch64(state!.watermarkMs), gap });
-    if (!rows.length) return 0;
-    const v = nextVersion(now);
-    const writes = rows.map((r) => {
-      const s = normalize(r);
-      return { ...s, is_closed: 1, closed_by: (s.event_type_counts.logout ?? 0) > 0 ? 'logout' : 'timeout', version: v };
-    });
-    for (const r of writes) metrics.sessionsClosed.inc({ trigger: r.closed_by });
-    await insert('user_sessions_realtime', writes, `close:${v}`);
-    return writes.length;
-  }
-
-  /**
-   * Cancels every uncancelled copy beyond the first stored of each id (functions/steps/copies.ts),
-   * in one insert. Its token names every row the decision was made on, so a rerun (or a second
-   * sessionizer) that sees the same copies and cancels re-sends the same token and cannot cancel
-   * twice; one that sees the cancels already stored has nothing left to cancel.
-   */
-  async function cancelCopies(table: string, kind: string, rows: StoredCopy[], keyOf: (row: StoredCopy) => string, wanted: (key: string) => boolean = () => true) {
-    const byKey = new Map<string, StoredCopy[]>();
-    for (const row of rows) {
-      const key = keyOf(row);
-      if (wanted(key)) byKey.set(key, [...(byKey.get(key) ?? []), row]);
-    }
-    const winners = new Map<string, Row>();
-    const cancels: Row[] = [];
-    const seen: string[] = [];
-    for (const [key, copies] of byKey) {
-      const r = resolveCopies(copies);
-      if (!r) continue;
-      winners.set(key, r.winner);
-      if (r.firstCancelled) log.warn({ table, key }, 'the first stored copy was cancelled before the first-stored rule; the first one left counts');
-      if (!r.cancels.length) continue;
-      cancels.push(...r.cancels);
-      seen.push(`${key}=${r.seen}`);
-    }
-    if (cancels.length) {
-      await insert(table, cancels, `${kind}:${createHash('sha256').update(seen.sort().join(',')).digest('hex')}`);
-      metrics.duplicatesDropped.inc(cancels.length);
-      log.info({ table, ids: seen.length, cancelled: cancels.length }, 'cancelled duplicate copies (the first stored copy counts)');
-    }
-    return { winners, cancelled: cancels.length };
+  async function snapshot(s: State, generation: number) {
+    const t0 = performance.now();
+    const users = await writeSnapshot(store, s.open, s.progress, generation);
+    s.lastSnapshotWallMs = Date.now();
+    log.info({ users, ms: Math.round(performance.now() - t0) }, 'sessionizer snapshot written');
   }
 
   async function cancelDuplicateTransactions(since: number, until: number) {
-    const rows = await query<StoredCopy>(Q.duplicateTransactions, { since: ch64(since), until: ch64(until) });
-    return rows.length ? (await cancelCopies('transactions_realtime', 'cancel-tx', rows, (row) => String(row.transaction_id))).cancelled : 0;
+    const rows = await store.query<StoredCopy>('duplicateTransactions', { since: ch64(since), until: ch64(until) });
+    return rows.length ? (await store.cancelCopies('transactions_realtime', 'cancel-tx', rows, (row) => String(row.transaction_id))).cancelled : 0;
   }
 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   let stopped = false;
+  const shared = (work: () => Promise<unknown>) => (running ??= work().finally(() => { running = undefined; }));
   return {
     /** One run now (or at `now`, for tests and benchmarks); a run already going is shared, not doubled. */
-    runOnce: (now?: number) => (running ??= runOnce(now).finally(() => { running = undefined; })) as Promise<Awaited<ReturnType<typeof runOnce>>>,
+    runOnce: (now?: number) => shared(() => runOnce(now)) as Promise<Awaited<ReturnType<typeof runOnce>>>,
     /** Runs every `intervalMs` until stopped; a failed run is logged and retried next time. */
     start(intervalMs: number) {
       const tick = async () => {
@@ -232,24 +204,15 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       stopped = false;
       timer = setTimeout(tick, intervalMs);
     },
-    async stop() {
+    /** Stops the timer and, if it has state, writes a snapshot so the next start replays little. */
+    async stop(opts: { snapshot?: boolean } = {}) {
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
+      if (opts.snapshot && state) await snapshot(state, nextVersion(Date.now())).catch((err: Error) => log.warn({ err: err.message }, 'sessionizer snapshot at stop failed'));
     },
-    get watermarkMs() { return state?.watermarkMs ?? 0; },
+    get watermarkMs() { return state?.progress.watermarkMs ?? 0; },
   };
 }
 
-/** ClickHouse returns times as 'YYYY-MM-DD hh:mm:ss.sss' and counts as strings; rows we write use ISO and numbers. */
-function normalize(r: SessionRow): SessionRow {
-  const iso = (t: string) => (t.includes('T') ? t : `${t.replace(' ', 'T')}Z`);
-  const counts: Record<string, number> = {};
-  for (const [k, v] of Object.entries(r.event_type_counts ?? {})) counts[k] = Number(v);
-  return {
-    ...r, start_time: new Date(iso(r.start_time)).toISOString(), end_time: new Date(iso(r.end_time)).toISOString(),
-    duration_ms: Number(r.duration_ms), event_count: Number(r.event_count), event_type_counts: counts, page_views: Number(r.page_views),
-    purchases: Number(r.purchases), converted: Number(r.converted), is_closed: Number(r.is_closed), is_deleted: Number(r.is_deleted), version: Number(r.version),
-  };
-}
 export type Sessionizer = ReturnType<typeof createSessionizer>;

@@ -15,6 +15,8 @@ export type Attributes = {
   subject?: string; time?: string; datacontenttype?: string;
   /** The Kafka record key, as KafkaSource sets it. */
   key?: string;
+  /** The schema the producer says the data follows (validate.ts: an unknown one is a warning). */
+  dataschema?: string;
 };
 export type IncomingEvent = {
   attrs: Attributes;
@@ -84,6 +86,8 @@ function fromBinary(headers: Headers, raw: string, contentType: string): Incomin
   const key = ceHeader(headers, 'ce-key');
   if (key !== undefined) attrs.key = key;
   if (contentType) attrs.datacontenttype = contentType;
+  const dataschema = ceHeader(headers, 'ce-dataschema');
+  if (dataschema !== undefined) attrs.dataschema = dataschema;
   checkSpecVersion(attrs.specversion, 'ce-specversion');
   return { attrs, kind: kindOf(attrs), raw, carrier: { headers } };
 }
@@ -137,6 +141,7 @@ function fromStructured(value: unknown, where: string): IncomingEvent {
   const attrs: Attributes = {
     specversion: str('specversion')!, id: str('id')!, source: str('source')!, type: str('type')!,
     ...opt('subject', str('subject')), ...opt('time', str('time')), ...opt('key', str('key')), ...opt('datacontenttype', str('datacontenttype')),
+    ...opt('dataschema', str('dataschema')),
   };
   checkSpecVersion(attrs.specversion, at('specversion'));
   const ext = { carrier: { envelope: o } };

@@ -1,6 +1,7 @@
 import type { Reject } from '../core/result.js';
 import type { Transaction, UserEvent } from '../schemas/events.js';
 import type { IncomingEvent } from './decode.js';
+import type { ValidRecord } from './validate.js';
 
 /** Where rows meet ClickHouse: the only place that knows the columns of sql/. */
 export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -48,3 +49,18 @@ export function deadLetterRow(e: IncomingEvent, r: Reject, receivedAtMs: number,
     ce_subject: e.attrs.subject ?? '', payload: e.raw,
   };
 }
+
+/** One row of data_quality_warnings per warning of a stored record (sql/014_data_quality_warnings.sql). */
+export function warningRows(e: IncomingEvent, rec: ValidRecord, receivedAtMs: number) {
+  const received_at = new Date(receivedAtMs).toISOString();
+  const [record_id, event_type] = rec.kind === 'event' ? [rec.event.event_id, rec.event.event_type] : [rec.transaction.transaction_id, 'transaction'];
+  return (rec.warnings ?? []).map((w) => ({
+    received_at, kind: w.kind, field: w.field, value: w.value, event_type, record_id: record_id.toLowerCase(),
+    ce_id: wellFormed(e.attrs.id), ce_source: wellFormed(e.attrs.source), dataschema: wellFormed(e.attrs.dataschema ?? ''),
+  }));
+}
+
+// CloudEvent attributes are the sender's text and may hold a lone surrogate, which ClickHouse refuses
+// in a JSON insert (failing the whole batch); the event's own fields cannot (the schemas refuse them).
+const wellFormed = (s: string) => s.slice(0, 512).replace(/[\ud800-\udfff]/gu, '\ufffd');
+export type WarningRow = ReturnType<typeof warningRows>[number];

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
@@ -13,6 +14,7 @@ import { createAnalytics } from '../../functions/analytics/app.js';
 import { createLogger } from '../../functions/core/log.js';
 import { createMetrics } from '../../functions/core/metrics.js';
 import { EVENT_TYPES, FUNNEL_STEPS } from '../../functions/schemas/events.js';
+import { EVENT_CE_TYPE } from '../../functions/steps/decode.js';
 import { sendAll } from '../../generator/cloudevents.js';
 import { generate, type Generated } from '../../generator/simulate.js';
 import { startStack, waitFor, type Stack } from '../helpers/stack.js';
@@ -231,6 +233,20 @@ describe('the live dashboard in headless Chromium', () => {
       await dead.close();
     }
   });
+
+  test('the warnings panel shows a stored event with an unknown field, by kind and field, with a sample', async () => {
+    const user = gen.users[0]!.user_id;
+    const data = { event_id: randomUUID(), user_id: user, event_type: 'login', timestamp: new Date().toISOString(), coupon: 'SPRING10' };
+    const r = await fetch(`${stack.ingestUrl}/`, { method: 'POST', headers: { 'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': data.event_id, 'ce-source': '/shop', 'ce-type': EVENT_CE_TYPE }, body: JSON.stringify(data) });
+    expect(await r.json()).toMatchObject({ stored: 1, dead_lettered: 0 });
+    const row = page.locator('[data-testid="dqw-row"][data-kind="unknown_field"][data-field="coupon"]');
+    await row.waitFor({ timeout: PAGE_WAIT_MS * 2 });
+    expect(asInt(await row.locator('[data-testid="dqw-count"]').textContent())).toBe(1);
+    const sample = page.locator('[data-testid="dqw-sample"]').first();
+    expect(await sample.textContent()).toContain('coupon = "SPRING10"');
+    expect(await sample.textContent()).toContain(data.event_id);
+    expect(errors).toEqual([]);
+  });
 });
 
 describe('dead-letter export: the raw payloads, to correct and resubmit', () => {
@@ -263,10 +279,10 @@ describe('dead-letter export: the raw payloads, to correct and resubmit', () => 
     const res = await fetch(exportUrl('?reason=invalid_timestamp'));
     const broken = lines(await res.text());
     expect(broken.length).toBeGreaterThan(0);
-    // The correction an operator would make: timestamps with their milliseconds.
+    // The correction an operator would make: the producer's clock is UTC, the zone was left off.
     const fixed = broken.map((l) => {
       const o = JSON.parse(l) as { event_id: string; timestamp: string };
-      return { ...o, timestamp: new Date(Date.parse(o.timestamp)).toISOString() };
+      return { ...o, timestamp: `${o.timestamp}Z` };
     });
     const dir = mkdtempSync(join(tmpdir(), 'speed-layer-resubmit-'));
     try {

@@ -5,11 +5,8 @@ import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../../functions/core/config.js';
 import { createLogger } from '../../functions/core/log.js';
 import { createMetrics } from '../../functions/core/metrics.js';
-import { openClickHouse, openTiers } from '../../functions/core/runtime.js';
-import { createIngest } from '../../functions/ingest/app.js';
+import { composeSpeedLayer } from '../../functions/core/compose.js';
 import { listen } from '../../functions/adapters/http-server.js';
-import { createAnalytics } from '../../functions/analytics/app.js';
-import { createSessionizer } from '../../functions/sessionizer/sessionizer.js';
 import type { SimUser } from '../../generator/simulate.js';
 
 /**
@@ -28,26 +25,23 @@ export async function startStack(overrides: Partial<Config> = {}) {
     SESSIONIZER_INTERVAL_MS: 500,
     ...overrides,
   });
-  const log = createLogger('test', config.LOG_LEVEL);
-  const metrics = createMetrics();
-  const ch = await openClickHouse(config, log);
-  const tiers = await openTiers(config, metrics, log);
-  const ingest = createIngest(config, { ch, tiers: tiers.tiers, metrics, log });
-  const analytics = createAnalytics(config, { ch, metrics, log });
-  const sessionizer = createSessionizer(config, { ch, metrics, log });
-  if (config.SESSIONIZER_INTERVAL_MS) sessionizer.start(config.SESSIONIZER_INTERVAL_MS);
+  const layer = await composeSpeedLayer(config, { functions: ['ingest', 'analytics', 'sessionizer'], log: createLogger('test', config.LOG_LEVEL) });
+  const { ch, metrics, log } = layer;
+  const tiers = layer.tiers!;
+  const [ingest, analytics, sessionizer] = [layer.ingest!, layer.analytics!, layer.sessionizer!];
+  layer.start();
   const ingestServer = await listen(ingest.handler, 0, '127.0.0.1');
   const analyticsServer = await listen(analytics.app, 0, '127.0.0.1');
   const url = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 
   return {
-    config, ch, metrics, ingest, tiers, sessionizer,
+    config, ch, metrics, ingest, tiers, sessionizer, layer,
     ingestUrl: url(ingestServer),
     analyticsUrl: url(analyticsServer),
     db: config.CLICKHOUSE_DATABASE,
     /** Another ingest replica (own memory, same ClickHouse): `kill()` crashes it as a dying pod would. */
     async startReplica(port = 0) {
-      const replica = createIngest(config, { ch, tiers: tiers.tiers, metrics: createMetrics(), log });
+      const replica = layer.newIngest({ metrics: createMetrics(), log });
       const server = await listen(replica.handler, port, '127.0.0.1');
       return {
         url: url(server),
@@ -81,9 +75,7 @@ export async function startStack(overrides: Partial<Config> = {}) {
       analyticsServer.closeAllConnections();
       await new Promise((r) => ingestServer.close(r));
       await new Promise((r) => analyticsServer.close(r));
-      await ingest.close();
-      await sessionizer.stop();
-      tiers.tiers.close();
+      await layer.stopFunctions();
       await tiers.pool.query(`DROP SCHEMA IF EXISTS t_${suffix} CASCADE`).catch(() => undefined); // PostgreSQL may be down on purpose
       await tiers.pool.end();
       await ch.command({ query: `DROP DATABASE IF EXISTS ${config.CLICKHOUSE_DATABASE}` });

@@ -5,13 +5,13 @@ import { QUERIES } from '../../functions/analytics/queries.js';
 import { FUNNEL_STEPS } from '../../functions/schemas/events.js';
 
 const TABLES = [
-  'user_events_realtime', 'transactions_realtime', 'user_sessions_realtime', 'dead_letter_events',
+  'user_events_realtime', 'transactions_realtime', 'user_sessions_realtime', 'dead_letter_events', 'data_quality_warnings',
   'conversion_funnel', 'user_tier_performance', 'product_performance',
   'late_events', 'sessionizer_state', 'user_events_sessionized',
 ];
 // The only parameters the API binds, each always with the same ClickHouse type.
 const PARAM_TYPES: Record<string, string> = {
-  from: "DateTime64(3, 'UTC')", to: "DateTime64(3, 'UTC')", tier: 'String', sort: 'String', reason: 'String', limit: 'UInt32', user: 'UUID',
+  from: "DateTime64(3, 'UTC')", to: "DateTime64(3, 'UTC')", tier: 'String', sort: 'String', reason: 'String', kind: 'String', limit: 'UInt32', user: 'UUID',
 };
 // Literals written into the SQL by the code itself (constants, never request input).
 // ('main' names the sessionizer's state row.)

@@ -24,6 +24,7 @@ const state = {
   lastOkAt: 0,
   user: '',
   reason: '',
+  warningKind: '',
   charts: {},
   pickedFirstUser: false,
   sessionNumbers: new Map(),
@@ -316,6 +317,24 @@ const panels = [
           el('span', { class: 'reason' }, s.reason), el('span', {}, s.detail + (s.field ? ` (${s.field})` : '')),
           el('span', {}, dayClock(ms(s.received_at))), el('span', { class: 'id' }, s.ce_id)),
         el('pre', { title: s.payload }, s.payload.length > 400 ? s.payload.slice(0, 400) + '…' : s.payload))));
+    },
+  },
+  {
+    name: 'warnings',
+    read: () => api(`/api/warnings?limit=${DQ_SAMPLES}${state.warningKind ? '&kind=' + encodeURIComponent(state.warningKind) : ''}`),
+    draw({ counts, samples }) {
+      fill($('dqw-counts'), counts.map((c) => el('tr', {
+        'data-testid': 'dqw-row', 'data-kind': c.kind, 'data-field': c.field, class: c.kind === state.warningKind ? 'selected' : undefined,
+        onclick: () => { state.warningKind = state.warningKind === c.kind ? '' : c.kind; refresh(); }, title: 'show samples of this kind',
+      },
+      td(c.kind, { class: 'reason' }), td(c.field, { class: 'left' }),
+      td(int(c.count), { 'data-testid': 'dqw-count' }), td(dayClock(ms(c.last_seen)), { class: 'muted' }))), 4, 'no warnings in this range');
+      $('dqw-filter').textContent = state.warningKind || 'all kinds';
+      $('dqw-samples').replaceChildren(...samples.map((s) => el('div', { class: 'sample', 'data-testid': 'dqw-sample' },
+        el('div', { class: 'meta' },
+          el('span', { class: 'reason' }, s.kind), el('span', {}, `${s.field} = ${s.value}`), el('span', {}, s.event_type),
+          el('span', {}, dayClock(ms(s.received_at))), el('span', { class: 'id' }, s.record_id)),
+        ...(s.dataschema ? [el('pre', {}, `dataschema ${s.dataschema}`)] : []))));
     },
   },
   {

@@ -1,0 +1,47 @@
+import { decodeOpen, encodeOpen, type OpenSession } from '../steps/open-sessions.js';
+import type { SessionStore } from './store.js';
+
+/**
+ * Snapshots of the open sessions (sessionizer_open, one partition per generation). A sessionizer
+ * starts from the newest complete snapshot and replays the inbox from that snapshot's cursor, so a
+ * restart costs one snapshot read and a few minutes of inbox, however much history is stored.
+ */
+export type Progress = { cursorMs: number; maxEventMs: number; watermarkMs: number };
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const ms = (v: string | undefined) => (v ? Date.parse(`${v.replace(' ', 'T')}Z`) : 0);
+const ROWS_PER_INSERT = 50_000;
+
+export async function writeSnapshot(store: SessionStore, open: Map<string, OpenSession[]>, progress: Progress, generation: number) {
+  let rows: Record<string, unknown>[] = [];
+  let users = 0;
+  for (const [user_id, list] of open) {
+    if (!list.length) continue;
+    rows.push({ generation, user_id, state: encodeOpen(list) });
+    users++;
+    if (rows.length >= ROWS_PER_INSERT) {
+      await store.insert('sessionizer_open', rows, `open:${generation}:${users}`);
+      rows = [];
+    }
+  }
+  await store.insert('sessionizer_open', rows, `open:${generation}:${users}`);
+  // Only once every row is in does the snapshot count; then older generations can go.
+  await store.insert('sessionizer_state', [{ name: 'snapshot', cursor: iso(progress.cursorMs), max_event: iso(progress.maxEventMs), watermark: iso(progress.watermarkMs), updated_at: iso(Date.now()), generation, users }]);
+  const gens = await store.query<{ generation: string }>('snapshotGenerations', {});
+  for (const g of gens.map((r) => Number(r.generation)).filter((g) => g < generation)) {
+    await store.command('dropSnapshot', { generation: g });
+  }
+  return users;
+}
+
+/** The newest complete snapshot, or an empty start (cursor 0: the whole inbox is replayed). */
+export async function loadSnapshot(store: SessionStore): Promise<{ progress: Progress; open: Map<string, OpenSession[]> }> {
+  for (let attempt = 0; ; attempt++) {
+    const [s] = await store.query<{ cursor: string; max_event: string; watermark: string; generation: string; users: string }>('state', { name: 'snapshot' });
+    const open = new Map<string, OpenSession[]>();
+    if (!s) return { progress: { cursorMs: 0, maxEventMs: 0, watermarkMs: 0 }, open };
+    await store.queryEach<[string, string]>('snapshot', { generation: s.generation }, ([user, state]) => open.set(user, decodeOpen(user, state)));
+    // A newer snapshot may have dropped this one while it was read: take the newer one then.
+    if (open.size === Number(s.users) || attempt >= 5) return { progress: { cursorMs: ms(s.cursor), maxEventMs: ms(s.max_event), watermarkMs: ms(s.watermark) }, open };
+  }
+}
