@@ -1,6 +1,6 @@
 import type { Reject } from '../core/result.js';
 import type { Transaction, UserEvent } from '../schemas/events.js';
-import type { IncomingEvent } from './decode.js';
+import type { IncomingEvent } from '../cloudevents/index.js';
 import type { ValidRecord } from './validate.js';
 
 /** Where rows meet ClickHouse: the only place that knows the columns of sql/. */
