@@ -67,14 +67,7 @@ function listenFree(port: number): Promise<number> {
   });
 }
 
-/** Polls `check` every `everyMs` until it returns true; false when `timeoutMs` passes first. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 250): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await Promise.resolve(check()).catch(() => false)) return true;
-    await sleep(everyMs);
-  }
-  return false;
-}
+/** Whether `check` came true within the time: the one polling helper (local/wait-for.ts). */
+export { waitUntil as waitFor } from '../local/wait-for.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

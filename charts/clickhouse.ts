@@ -3,8 +3,9 @@
  * its settings and users as a ConfigMap, the schema applied from sql/ by a Job, a nightly backup.
  *
  * Users (users.xml below):
- * - `ingest`: INSERT and SELECT on speed_layer only (SELECT restores session state). The
- *   session closer uses it too.
+ * - `ingest`: INSERT on speed_layer only.
+ * - `sessionizer`: INSERT and SELECT on speed_layer (it reads its inbox of new events, its open
+ *   sessions and its state back), with its own concurrency slots.
  * - `analytics`: readonly=2 (reads only; settings may change, within constraints: the HTTP
  *   client sends some per query) with a per-minute quota and its own concurrency slots.
  * - `migrator`: everything on speed_layer only, for the schema Job and the backup CronJob.

@@ -48,6 +48,8 @@ export function functionConfig(v: Values, f: FunctionValues): Record<string, str
           TIER_CACHE_TTL_S: String(v.inputs.config.tierCacheTtlSeconds),
         }
       : {}),
+    // The sessionizer's own timer; the PingSource is only a backstop.
+    ...(f.name === 'sessionizer' ? { SESSIONIZER_INTERVAL_MS: String(v.inputs.sessionizer.intervalMs) } : {}),
     ...(f.usesPostgres ? { PG_POOL_SIZE: String(v.postgres.poolSize) } : {}),
     ...(f.usesKafka ? { KAFKA_BROKERS: KAFKA.bootstrap } : {}),
   };
@@ -93,7 +95,7 @@ export class FunctionsChart extends Chart {
         namespace: ns,
         labels: {
           ...l,
-          // ingest and the session closer take events from inside the cluster only.
+          // ingest and the sessionizer take requests from inside the cluster only.
           ...(f.visibility === 'cluster-local' ? { 'networking.knative.dev/visibility': 'cluster-local' } : {}),
         },
       }, {

@@ -6,7 +6,7 @@
  * Service's address, which is Kourier's cluster-local gateway; the gateway forwards to the pod's
  * queue-proxy, or to the activator when the revision is scaling from zero or buffering. So the
  * pods' direct peers are Kourier's gateway and the activator, on the queue-proxy port. The
- * PingSource adapter reaches the session closer the same way.
+ * PingSource adapter reaches the sessionizer the same way.
  */
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';

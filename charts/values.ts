@@ -15,6 +15,7 @@ export * from './values/inputs.js';
 export { DEFAULT_INPUTS } from './values/defaults.js';
 export * from './values/derive.js';
 export * from './values/names.js';
+export * from './values/sessionizer-state.js';
 
 import { deriveValues, type Values } from './values/derive.js';
 

@@ -20,8 +20,9 @@ NODE_IMAGE=kindest/node:v1.35.0@sha256:452d707d4862f52530247495d180205e029056831
 # Knative 1.21 supports Kubernetes 1.33 and newer. Serving, Kourier, Eventing and the Kafka
 # source/sink are released together.
 KNATIVE_VERSION=1.21.0
-# Strimzi 0.48: KRaft and node pools by default, Kafka 4.0/4.1 (charts/values.ts: KAFKA.version).
-STRIMZI_VERSION=0.48.0
+# Strimzi 0.47: KRaft with node pools (the Kafka CR carries both annotations), Kafka 3.9.1, the
+# version the tests run kafkajs against (local/kafka/versions.ts; charts/values/names.ts: KAFKA.version).
+STRIMZI_VERSION=0.47.0
 KUBE_PROMETHEUS_STACK_VERSION=81.6.2
 
 CLUSTER=speed-layer

@@ -1,5 +1,7 @@
+import { CODE_DEFAULTS as CODE, DEAD_LETTER_PARTITIONS } from './code-defaults.js';
 import { GiB } from './errors.js';
 import type { Inputs } from './inputs.js';
+import { SESSIONIZER_STATE } from './sessionizer-state.js';
 
 const functionDefaults = {
   // Measured here: `node --import tsx` with express, pino, prom-client, @clickhouse/client, pg,
@@ -17,18 +19,22 @@ const MEASURED = {
   kibPerRow: 1.7,
 };
 
-/** The ingest state sizes the memory is computed from; the ConfigMap pins the same values. */
+/**
+ * The ingest state sizes the memory is computed from; the ConfigMap pins the same values. The
+ * code's defaults (CODE) except where CLUSTER_OVERRIDES (code-defaults.ts) says why not.
+ */
 const INGEST_STATE = {
   /**
    * Recent event ids remembered per replica (DEDUPE_WINDOW). 600,000 is minutes of a pod's traffic,
    * longer than KafkaSource's retries of one record; a copy that lands later, or on another replica,
-   * is cancelled by the sessionizer. (1,000,000 no longer fit the guaranteed pool at 133 B an id.)
+   * is cancelled by the sessionizer. (The code's 1,000,000 does not fit the guaranteed pool at 133 B
+   * an id: an override, see CLUSTER_OVERRIDES.)
    */
   dedupeWindow: 600_000,
   /** Users loaded into the tier cache at start (TIER_CACHE_WARM_MAX). */
-  tierCacheWarmMax: 200_000,
+  tierCacheWarmMax: CODE.TIER_CACHE_WARM_MAX,
   /** Beyond this many buffered rows the function answers 503 (BUFFER_MAX_ROWS). */
-  bufferMaxRows: 50_000,
+  bufferMaxRows: CODE.BUFFER_MAX_ROWS,
 };
 const toMiB = (bytes: number) => Math.ceil(bytes / 2 ** 20);
 
@@ -41,7 +47,7 @@ export const DEFAULT_INPUTS: Inputs = {
     requestsPerDashboardUser: 1,
     queriesPerDashboardUserPerMinute: 180,
   },
-  batching: { maxRows: 10_000, maxAgeMs: 2_000, bufferMaxRows: INGEST_STATE.bufferMaxRows, insertP99Ms: 500 },
+  batching: { maxRows: CODE.BATCH_MAX_ROWS, maxAgeMs: CODE.BATCH_MAX_AGE_MS, bufferMaxRows: INGEST_STATE.bufferMaxRows, insertP99Ms: 500 },
   ingestThroughput: { eventsPerSecondPerPod: 2_500 },
   targetUtilization: 0.8,
   functions: [
@@ -60,8 +66,7 @@ export const DEFAULT_INPUTS: Inputs = {
         residentMiB: {
           dedupeWindow: toMiB(INGEST_STATE.dedupeWindow * MEASURED.bytesPerDedupeId),
           tierCache: toMiB(INGEST_STATE.tierCacheWarmMax * MEASURED.bytesPerCachedTier),
-          // Open session fragments: ~50,000 active users x ~0.5 KiB (assumed).
-          sessionFragments: 25,
+          // No session state: sessions are derived from the stored events by the sessionizer.
         },
         // A stored row object (measured) plus request, response and CloudEvent objects (~4 KiB, assumed).
         perInFlightKiB: MEASURED.kibPerRow + 4,
@@ -80,7 +85,7 @@ export const DEFAULT_INPUTS: Inputs = {
       clickhouseUser: 'ingest',
       usesPostgres: true,
       usesKafka: true,
-      // One bulk insert at a time, plus one session-state query (checkpoint or restore).
+      // One bulk insert at a time, plus one spare (a retry overlapping the next flush).
       clickhouseQueriesPerPod: 2,
     },
     {
@@ -112,27 +117,36 @@ export const DEFAULT_INPUTS: Inputs = {
       name: 'sessionizer',
       entry: 'functions/sessionizer/main.ts',
       visibility: 'cluster-local',
-      // One closing run at a time; the PingSource fires once a minute.
+      // Runs on its own 2 s timer (SESSIONIZER_INTERVAL_MS); the PingSource's request, a backstop,
+      // asks for one run and waits for it: one at a time.
       targetConcurrency: 1,
-      // Exactly one closer: sessions get deterministic ids, so a second one would only duplicate work.
+      // Always one, warm: the open sessions live in its memory. Each run reads only the events
+      // stored since the last (a stored_at-keyed inbox fed by a materialized view), folds them into
+      // the open sessions and writes what changed; closed sessions are written once, never read
+      // again; a late event (older than the watermark) recomputes its user's sessions from the
+      // start of the session it lands in. During a rollout the old and the new revision run at
+      // once: both read every new event and write the same deterministic sessions (UUIDv5 of user
+      // and start, ReplacingMergeTree by version), so the result is the same as with one.
       minScale: 1,
       spareReplicas: 0,
       memory: {
         runtimeMiB: functionDefaults.runtimeMiB,
-        residentMiB: {},
+        // The open sessions (SESSIONIZER_STATE: what the pool admits, not the design load's 2 M).
+        residentMiB: { openSessions: SESSIONIZER_STATE.openSessionsMiB },
         perInFlightKiB: 0,
-        // The open fragments of one run: ~100,000 x ~0.5 KiB (assumed).
-        peakOnlyMiB: { openFragments: 50 },
+        // One run's new rows: 2 s at 10,000 events/s, ~1.7 KiB a row object (measured for ingest's rows).
+        peakOnlyMiB: { runRows: toMiB(20_000 * MEASURED.kibPerRow * 1024) },
       },
-      cpu: { requestMilli: 100, limitMilli: 500 },
+      // The issue's target: a quarter core at the design rate; bursts (a restart's replay) use the limit.
+      cpu: { requestMilli: 250, limitMilli: 500 },
       queueProxy: { requestMiB: 32, limitMiB: 64, requestMilli: 25, limitMilli: 250 },
-      // Shorter than the schedule, so two runs never overlap.
+      // A triggered run answers well within this; the timer's runs do not go through Knative.
       timeoutSeconds: 55,
       // Its own user: it reads events back, so `ingest` can stay insert-only.
       clickhouseUser: 'sessionizer',
       usesPostgres: false,
       usesKafka: false,
-      // Reads fragments, writes closed sessions: never more than two queries.
+      // A run reads the inbox, then writes sessions and state: never more than two queries at once.
       clickhouseQueriesPerPod: 2,
     },
   ],
@@ -160,7 +174,7 @@ export const DEFAULT_INPUTS: Inputs = {
   },
   kafka: {
     partitions: 6,
-    deadLetterPartitions: 1,
+    deadLetterPartitions: DEAD_LETTER_PARTITIONS,
     replicas: 1,
     memoryMiB: 2 * GiB,
     heapShare: 0.5,
@@ -169,12 +183,12 @@ export const DEFAULT_INPUTS: Inputs = {
     retentionHours: 24,
   },
   delivery: { outageToRideSeconds: 300, backoffDelayMs: 500, retryAfterMaxSeconds: 30 },
-  sessionizer: { schedule: '* * * * *' },
+  sessionizer: { intervalMs: 2_000, schedule: '* * * * *' },
   config: {
     dedupeWindow: INGEST_STATE.dedupeWindow,
     tierCacheWarmMax: INGEST_STATE.tierCacheWarmMax,
-    tierCacheTtlSeconds: 900,
-    allowedLatenessMs: 60_000,
-    logLevel: 'info',
+    tierCacheTtlSeconds: CODE.TIER_CACHE_TTL_S,
+    allowedLatenessMs: CODE.ALLOWED_LATENESS_MS,
+    logLevel: CODE.LOG_LEVEL,
   },
 };

@@ -1,3 +1,5 @@
+import type { Config } from '../../functions/core/config.js';
+
 // The numbers a person chooses, as types: each field's reason is beside it (the values are in
 // defaults.ts, what follows from them in derive.ts).
 
@@ -139,7 +141,9 @@ export interface Inputs {
     readonly retryAfterMaxSeconds: number;
   };
   readonly sessionizer: {
-    /** The PingSource fires once a minute (the brief). */
+    /** SESSIONIZER_INTERVAL_MS: the function's own timer; each run reads only the events stored since the last. */
+    readonly intervalMs: number;
+    /** The PingSource's schedule: a backstop that asks for a run (the brief's once a minute). */
     readonly schedule: string;
   };
   /** Function settings that are behaviour, not arithmetic (the ConfigMaps carry them). */
@@ -152,6 +156,6 @@ export interface Inputs {
     readonly tierCacheTtlSeconds: number;
     /** functions/core/config.ts default: the watermark trails the newest event time by a minute. */
     readonly allowedLatenessMs: number;
-    readonly logLevel: 'info' | 'debug' | 'warn';
+    readonly logLevel: Config['LOG_LEVEL'];
   };
 }

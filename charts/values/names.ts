@@ -1,4 +1,6 @@
 // Names, images, ports and ids of the deployment: fixed facts rather than sized numbers.
+import { DEAD_LETTER_TOPIC } from '../../functions/core/topics.js';
+import { CLUSTER_KAFKA_VERSION } from './code-defaults.js';
 
 export const NAMESPACES = { speed: 'speed-layer', batch: 'batch-layer', kafka: 'kafka' } as const;
 
@@ -25,12 +27,15 @@ export const IMAGES = {
 
 export const KAFKA = {
   cluster: 'speed-layer',
-  /** Strimzi 0.48 supports Kafka 4.0 and 4.1 (kind/up.sh installs the operator). */
-  version: '4.1.0',
+  /**
+   * The version the tests run against (local/kafka/versions.ts): the ingest's dead-letter producer
+   * is kafkajs, which failed against Kafka 4 (KIP-896). Strimzi 0.47 runs 3.9.1 (kind/up.sh).
+   */
+  version: CLUSTER_KAFKA_VERSION,
   bootstrap: 'speed-layer-kafka-bootstrap.kafka.svc:9092',
   /** Strimzi's own listeners on every node: KRaft controllers, and replication plus the operator's admin connections. */
   ports: { controlPlane: 9090, replication: 9091 },
-  topics: { userEvents: 'user_events', transactions: 'transactions', deadLetter: 'dead_letter_events' },
+  topics: { userEvents: 'user_events', transactions: 'transactions', deadLetter: DEAD_LETTER_TOPIC },
 } as const;
 
 export const CLICKHOUSE = {

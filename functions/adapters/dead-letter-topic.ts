@@ -1,4 +1,5 @@
 import kafkajs, { type Message, type Producer } from 'kafkajs';
+import { DEAD_LETTER_PARTITIONS, DEAD_LETTER_TOPIC } from '../core/topics.js';
 import { BackpressureError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { extensionsOf, toKafkaBinary, type IncomingEvent } from '../cloudevents/index.js';
@@ -34,7 +35,7 @@ import { extensionsOf, toKafkaBinary, type IncomingEvent } from '../cloudevents/
  * CloudEvent id, where KafkaSink would leave the key null: copies of one reject then share a
  * partition, and a compacting or de-duplicating reader can use it.
  */
-export const DEAD_LETTER_TOPIC = 'dead_letter_events';
+export { DEAD_LETTER_TOPIC };
 
 /** One reject, for the topic: the event as it came and why it was refused. */
 export type DeadLetter = { event: IncomingEvent; reason: string; detail: string; field?: string };
@@ -120,7 +121,7 @@ export function createDeadLetterTopic(brokers: string, log: Logger) {
     const admin = kafka.admin();
     await admin.connect();
     // Created if missing, so a fresh cluster or local broker needs no extra step.
-    await admin.createTopics({ topics: [{ topic: DEAD_LETTER_TOPIC, numPartitions: 3 }], waitForLeaders: true }).catch((err) => log.warn({ err: (err as Error).message }, 'could not create the dead-letter topic'));
+    await admin.createTopics({ topics: [{ topic: DEAD_LETTER_TOPIC, numPartitions: DEAD_LETTER_PARTITIONS }], waitForLeaders: true }).catch((err) => log.warn({ err: (err as Error).message }, 'could not create the dead-letter topic'));
     await admin.disconnect();
     return p;
   };

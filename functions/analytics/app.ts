@@ -10,6 +10,7 @@ import { FUNNEL_STEPS, EVENT_TYPES } from '../schemas/events.js';
 import { QUERIES, ceilMinute, chTime, floorMinute, question, type QueryName, type QueryParams } from './queries.js';
 import { createQueryCache } from './cache.js';
 import { mountDashboard } from './dashboard.js';
+import { parseTimestamp, toIso } from '../core/timestamp.js';
 
 /**
  * The analytics function: a JSON API over the materialized views and a live dashboard at `/`.
@@ -24,7 +25,7 @@ import { mountDashboard } from './dashboard.js';
  * ANALYTICS_STALE_MS more (0 by default; 4 s under `npm start`) an expired answer is still served at once while one query
  * refreshes it, so dashboards do not wait behind a busy ClickHouse (bench: the embedded engine runs
  * parameterized queries one at a time, and a sessionizer query can take a second at 10,000 events/s). The per-minute
- * queries (funnel, event types, tiers, products) treat any `from`/`to` in the same minute as one
+ * queries (event types, tiers, products) treat any `from`/`to` in the same minute as one
  * question, which gives the same answer (./queries.ts, MINUTE_QUERIES). Counted in
  * speed_layer_analytics_cache_total{result="hit|stale|shared|miss"}; a miss is one ClickHouse query.
  */
@@ -72,18 +73,15 @@ export function createAnalytics(
     res.status(503).json({ code: 'query_failed', detail: (err as Error).message });
   }
 
-  route('/api/event-types', async (q) => {
-    const rows = await run('event-types', 'eventTypes', q.range);
-    return EVENT_TYPES.map((t) => {
-      const r = rows.find((x) => x.event_type === t);
-      return { event_type: t, events: num(r?.events), users: num(r?.users) };
-    });
-  });
-  route('/api/funnel', async (q) => funnelSteps(await run('funnel', 'funnel', { ...q.range, tier: q.tier })));
-  route('/api/funnel/by-tier', async (q) => {
-    const rows = await run('funnel-by-tier', 'funnelByTier', q.range);
-    const tiers = [...new Set(rows.map((r) => String(r.tier)))].sort();
-    return Object.fromEntries(tiers.map((t) => [t, funnelSteps(rows.filter((r) => r.tier === t))]));
+  // Events by type: per-type counts in any order (the ordered funnel is /api/funnel).
+  route('/api/event-types', async (q) => eventTypes(await run('event-types', 'eventTypes', { ...q.range, tier: q.tier })));
+  route('/api/event-types/by-tier', async (q) => byTier(await run('event-types-by-tier', 'eventTypesByTier', q.range), eventTypes));
+  // The ordered funnel, from sessions started in the range; the time to convert reuses its rows.
+  route('/api/funnel', async (q) => orderedFunnel((await run('funnel', 'funnel', { ...q.range, tier: q.tier }))[0]));
+  route('/api/funnel/by-tier', async (q) => byTier(await run('funnel-by-tier', 'funnelByTier', q.range), ([r]) => orderedFunnel(r)));
+  route('/api/funnel/time-to-convert', async (q) => {
+    const [[all], tiers] = await Promise.all([run('funnel', 'funnel', { ...q.range, tier: q.tier }), run('funnel-by-tier', 'funnelByTier', q.range)]);
+    return { ...timeToConvert(all), by_tier: byTier(tiers, ([r]) => timeToConvert(r)) };
   });
   route('/api/tiers', async (q) => (await run('tiers', 'tiers', q.range)).map((r) => ({
     tier: r.tier, events: num(r.events), users: num(r.users), purchases: num(r.purchases), orders: num(r.orders),
@@ -99,10 +97,14 @@ export function createAnalytics(
   });
   route('/api/sessions/recent', async (q) => (await run('sessions-recent', 'recentSessions', { ...q.range, limit: q.limit })).map(numbers));
   route('/api/freshness', async (q) => {
-    const [[f = {}], dl, [w]] = await Promise.all([run('freshness', 'freshness', q.range), run('dead-letters', 'deadLetterCounts', q.range), run('freshness', 'watermark', {})]);
+    const [[f = {}], dl, [w]] = await Promise.all([run('freshness', 'freshness', q.range), run('dead-letters', 'deadLetterCounts', q.range), run('freshness', 'sessionizerState', {})]);
     const rejected = dl.reduce((s, r) => s + num(r.count), 0);
-    // "Complete up to" is the sessionizer's watermark: events older than it are all in.
-    return { complete_up_to: w?.watermark ?? null, latest_event: f.latest_event ?? null, last_stored: f.last_stored ?? null, events: num(f.events), late: num(f.late), rejected };
+    // "Complete up to" is the sessionizer's watermark (event time: older events are all in);
+    // "sessions complete until" its cursor (stored_at: every event stored before it is in its session).
+    return {
+      complete_up_to: w?.watermark ?? null, sessions_complete_until: w?.cursor ?? null, sessionizer_updated_at: w?.updated_at ?? null,
+      latest_event: f.latest_event ?? null, last_stored: f.last_stored ?? null, events: num(f.events), late: num(f.late), rejected,
+    };
   });
   route('/api/dead-letters', async (q) => ({
     counts: (await run('dead-letters', 'deadLetterCounts', q.range)).map(numbers),
@@ -166,9 +168,10 @@ function parseQuery(req: Request, now: number): Query {
   const time = (k: string, dflt: number) => {
     const v = s(k);
     if (v === undefined) return new Date(dflt).toISOString();
-    const t = Date.parse(v);
-    if (Number.isNaN(t)) throw new EnvelopeError('invalid_parameter', k, `${k} must be an RFC 3339 time, got ${JSON.stringify(v)}`);
-    return new Date(t).toISOString();
+    // The same rule as event times (core/timestamp.ts): Date.parse would take a time without a zone as local time.
+    const t = parseTimestamp(v);
+    if (!t.ok) throw new EnvelopeError('invalid_parameter', k, `${k} must be an RFC 3339 time, got ${JSON.stringify(v.slice(0, 64))}`);
+    return toIso(t.ms);
   };
   // Whole minutes (see createAnalytics), so that the default is one question for a whole minute.
   const to = time('to', ceilMinute(now + 60_000));
@@ -182,17 +185,35 @@ function parseQuery(req: Request, now: number): Query {
   return { from, to, range: { from: chTime(Date.parse(from)), to: chTime(Date.parse(to)) }, tier: s('tier') ?? '', sort, limit, reason: s('reason') ?? '' };
 }
 
-function funnelSteps(rows: Record<string, unknown>[]) {
-  const steps = FUNNEL_STEPS.map((step) => {
-    const r = rows.find((x) => x.step === step);
-    return { step, events: num(r?.events), users: num(r?.users) };
+function eventTypes(rows: Record<string, unknown>[]) {
+  return EVENT_TYPES.map((t) => {
+    const r = rows.find((x) => x.event_type === t);
+    return { event_type: t, events: num(r?.events), users: num(r?.users) };
   });
-  const first = steps[0]!.users;
-  return steps.map((s, i) => ({
-    ...s,
-    conversion_from_previous: i === 0 ? 1 : ratio(s.users, steps[i - 1]!.users),
-    conversion_from_start: ratio(s.users, first),
+}
+
+/** Rows carrying a `tier`, answered as { tier: shape(its rows) }, tiers in name order. */
+function byTier<T>(rows: Record<string, unknown>[], shape: (rows: Record<string, unknown>[]) => T): Record<string, T> {
+  const tiers = [...new Set(rows.map((r) => String(r.tier)))].sort();
+  return Object.fromEntries(tiers.map((t) => [t, shape(rows.filter((r) => r.tier === t))]));
+}
+
+/** One row of the ordered-funnel query as steps: sessions reaching at least each step, in order. */
+function orderedFunnel(row: Record<string, unknown> | undefined) {
+  const at = (col: string, i: number) => num((row?.[col] as unknown[] | undefined)?.[i]);
+  const first = at('sessions', 0);
+  return FUNNEL_STEPS.map((step, i) => ({
+    step, sessions: at('sessions', i), users: at('users', i),
+    conversion_from_previous: i === 0 ? 1 : ratio(at('sessions', i), at('sessions', i - 1)),
+    conversion_from_start: ratio(at('sessions', i), first),
   }));
+}
+
+/** Session start to purchase, for the sessions that reached it (null when none did). */
+function timeToConvert(row: Record<string, unknown> | undefined) {
+  const converted = num(row?.converted);
+  const q = (row?.convert_ms as unknown[] | undefined) ?? [];
+  return { converted, median_ms: converted ? Math.round(num(q[0])) : null, p90_ms: converted ? Math.round(num(q[1])) : null };
 }
 
 /**

@@ -7,22 +7,40 @@ import { FUNNEL_STEPS } from '../schemas/events.js';
  */
 const RANGE_MIN = `minute >= toStartOfMinute({from:DateTime64(3, 'UTC')}) AND minute < {to:DateTime64(3, 'UTC')}`;
 const RANGE_TS = (col: string) => `${col} >= {from:DateTime64(3, 'UTC')} AND ${col} < {to:DateTime64(3, 'UTC')}`;
-const STEPS = `(${FUNNEL_STEPS.map((s) => `'${s}'`).join(', ')})`;
+
+/**
+ * The ordered funnel over sessions that started in [from, to): per step k of FUNNEL_STEPS, the
+ * sessions (and their distinct users) that reached at least step k in order, so each count is at
+ * most the one before; and the time from a session's start to its purchase, for the sessions that
+ * got that far. session_funnel is keyed by start_time, so the range is a primary-key range; FINAL
+ * keeps each session's current version and drops its tombstones (every version shares the key).
+ */
+/** funnel_step's values for the steps of FUNNEL_STEPS, in order (1-based; 0 is none). */
+export const STEP_NUMBERS = [1, 2, 3, 4, 5] as const;
+const ORDERED = (col: 'sessions' | 'users') =>
+  `[${STEP_NUMBERS.map((k) => (col === 'sessions' ? `countIf(funnel_step >= ${k})` : `uniqExactIf(user_id, funnel_step >= ${k})`)).join(', ')}]`;
+const ORDERED_FUNNEL = `${ORDERED('sessions')} AS sessions, ${ORDERED('users')} AS users,
+           countIf(funnel_step = ${FUNNEL_STEPS.length}) AS converted,
+           quantilesExactInclusiveIf(0.5, 0.9)(funnel_ms, funnel_step = ${FUNNEL_STEPS.length}) AS convert_ms`;
 
 export const QUERIES = {
+  /** Events and distinct users per event type, in any order within or across sessions ("events by type"). */
   eventTypes: `
     SELECT event_type, sum(events) AS events, uniqExactMerge(users) AS users
-    FROM {db}.conversion_funnel WHERE ${RANGE_MIN}
+    FROM {db}.conversion_funnel WHERE ${RANGE_MIN} AND ({tier:String} = '' OR user_tier = {tier:String})
     GROUP BY event_type ORDER BY event_type`,
+  eventTypesByTier: `
+    SELECT user_tier AS tier, event_type, sum(events) AS events, uniqExactMerge(users) AS users
+    FROM {db}.conversion_funnel WHERE ${RANGE_MIN}
+    GROUP BY user_tier, event_type ORDER BY user_tier, event_type`,
   funnel: `
-    SELECT event_type AS step, sum(events) AS events, uniqExactMerge(users) AS users
-    FROM {db}.conversion_funnel
-    WHERE ${RANGE_MIN} AND event_type IN ${STEPS} AND ({tier:String} = '' OR user_tier = {tier:String})
-    GROUP BY event_type`,
+    SELECT ${ORDERED_FUNNEL}
+    FROM {db}.session_funnel FINAL
+    WHERE ${RANGE_TS('start_time')} AND ({tier:String} = '' OR user_tier = {tier:String})`,
   funnelByTier: `
-    SELECT user_tier AS tier, event_type AS step, sum(events) AS events, uniqExactMerge(users) AS users
-    FROM {db}.conversion_funnel WHERE ${RANGE_MIN} AND event_type IN ${STEPS}
-    GROUP BY user_tier, event_type ORDER BY user_tier`,
+    SELECT user_tier AS tier, ${ORDERED_FUNNEL}
+    FROM {db}.session_funnel FINAL WHERE ${RANGE_TS('start_time')}
+    GROUP BY user_tier ORDER BY user_tier`,
   tiers: `
     SELECT tier, events, users, purchases, orders, revenue,
            if(orders = 0, toDecimal128(0, 2), toDecimal128(revenue / orders, 2)) AS avg_order_value
@@ -56,7 +74,11 @@ export const QUERIES = {
     SELECT max(timestamp) AS latest_event, max(stored_at) AS last_stored, sum(sign) AS events,
            (SELECT count() FROM {db}.late_events FINAL WHERE ${RANGE_TS('timestamp')}) AS late
     FROM {db}.user_events_realtime WHERE ${RANGE_TS('timestamp')}`,
-  watermark: `SELECT watermark FROM {db}.sessionizer_state FINAL WHERE name = 'main'`,
+  /**
+   * The sessionizer's progress: `watermark` (event time: sessions that ended more than the gap
+   * before it are closed) and `cursor` (stored_at: every event stored before it is in its session).
+   */
+  sessionizerState: `SELECT watermark, cursor, updated_at FROM {db}.sessionizer_state FINAL WHERE name = 'main'`,
   deadLetterCounts: `
     SELECT reason, event_type, ce_source AS source, count() AS count, max(received_at) AS last_seen
     FROM {db}.dead_letter_events FINAL WHERE ${RANGE_TS('received_at')}

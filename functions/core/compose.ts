@@ -75,7 +75,7 @@ export async function composeSpeedLayer(config: Config, options: ComposeOptions)
     /** Flushes and stops the functions; the connections stay open (see closeConnections). */
     async stopFunctions() {
       await closeIngest();
-      await sessionizer?.stop();
+      await sessionizer?.stop({ snapshot: true }); // the next start replays only what came after
       tiers?.tiers.close();
     },
     async closeConnections() {

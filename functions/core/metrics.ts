@@ -2,7 +2,7 @@ import client from 'prom-client';
 
 /**
  * Every Prometheus metric the functions export, in one place, so dashboards, alert rules and
- * their tests can be checked against this list (test/unit/metric-names.test.ts).
+ * their tests can be checked against this list (test/monitoring/metric-names.test.ts).
  * Units are in the names; all share the `speed_layer_` prefix.
  */
 export function createMetrics(registry = new client.Registry()) {

@@ -5,8 +5,8 @@
 export const REJECT_REASONS = [
   'invalid_json', // the payload is not JSON
   'unknown_type', // neither a known event type nor a transaction
-  'schema_violation', // a field is missing, extra, or of the wrong type/format
-  'invalid_timestamp', // not RFC 3339 UTC with milliseconds, or an impossible date
+  'schema_violation', // a strict field is missing or of the wrong type/format; a forbidden key (__proto__)
+  'invalid_timestamp', // not an RFC 3339 date-time (no zone, impossible date), or before 2000-01-01
   'amount_mismatch', // transaction: subtotal - discount + tax != total, or items don't add up
   'future_timestamp', // event time too far ahead of the receiving clock
   'storage_rejected', // valid by schema, but ClickHouse refused the row for good (kept here, not lost)

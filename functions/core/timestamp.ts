@@ -15,6 +15,12 @@ const MAX_LENGTH = 64;
 
 const daysIn = (y: number, m: number) => (m === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(m) ? 30 : 31);
 
+function utc(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number {
+  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s, ms));
+  if (y < 100) t.setUTCFullYear(y); // Date.UTC reads years 0-99 as 1900-1999
+  return t.getTime();
+}
+
 export function parseTimestamp(s: unknown): ParsedTimestamp {
   if (typeof s !== 'string') return { ok: false, why: 'is not a string' };
   if (s.length > MAX_LENGTH) return { ok: false, why: 'is not an RFC 3339 date-time' };
@@ -32,10 +38,7 @@ export function parseTimestamp(s: unknown): ParsedTimestamp {
   const offsetMs = (sign === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
   // A leap second (…:60) is held as the last millisecond of its minute: JavaScript dates and
   // ClickHouse's DateTime64 have no 61st second.
-  const ms = sec === 60
-    ? Date.UTC(y, mo - 1, d, h, mi, 59, 999) - offsetMs
-    : Date.UTC(y, mo - 1, d, h, mi, sec, frac) - offsetMs;
-  // Date.UTC maps years 0-99 to 1900-1999; those are refused as too early anyway, by the callers.
+  const ms = (sec === 60 ? utc(y, mo, d, h, mi, 59, 999) : utc(y, mo, d, h, mi, sec, frac)) - offsetMs;
   return { ok: true, ms, iso: sec !== 60 && s.length === 24 && CANONICAL.test(s) ? s : toIso(ms) };
 }
 

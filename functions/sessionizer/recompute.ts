@@ -1,7 +1,7 @@
 import type { EventType } from '../schemas/events.js';
 import type { StoredCopy } from '../steps/copies.js';
-import { openSessionsOf, type OpenSession } from '../steps/open-sessions.js';
-import { diffSessions, isClosed, sessionRow, splitSessions, type SessionRow, type SessionRules, type StoredEvent } from '../steps/sessionize.js';
+import { withIds, type OpenSession } from '../steps/open-sessions.js';
+import { diffSessions, isClosed, sessionRow, splitSessions, type Session, type SessionRow, type SessionRules, type StoredEvent } from '../steps/sessionize.js';
 import { chMs, normalize, type Row, type SessionStore } from './store.js';
 
 /**
@@ -66,7 +66,8 @@ async function recomputeChunk(store: SessionStore, chunk: [string, number][], p:
         ? { event_id: id, user_id: u.user_id, user_tier: String(w.user_tier), event_type: w.event_type as EventType, timestampMs: chMs(String(w.timestamp)), page_url: String(w.page_url), price: String(w.price), quantity: Number(w.quantity), storedMs: chMs(String(w.stored_at)) }
         : { event_id: id, user_id: u.user_id, user_tier: tier, event_type: type, timestampMs: Number(ts), page_url: page, price, quantity: Number(qty), storedMs: Number(storedAt) });
     }
-    const sessions = openSessionsOf(events, (evs, visit) => splitSessions(evs, rules.gapMs, rules.maxDurationMs, visit));
+    const assign = new Map<StoredEvent, Session>();
+    const sessions = withIds(splitSessions(events, rules.gapMs, rules.maxDurationMs, (s, e) => assign.set(e, s)), events, assign);
     const next = sessions.map((s) => sessionRow(s, isClosed(s, watermarkMs, rules.gapMs, rules.maxDurationMs), version, rules));
     writes.push(...diffSessions(next, storedByUser.get(u.user_id) ?? [], version));
     open.set(u.user_id, sessions.filter((s, i) => !next[i]!.is_closed));

@@ -4,10 +4,12 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { EventType } from '../schemas/events.js';
 import type { StoredCopy } from '../steps/copies.js';
-import { placeEvents, type OpenSession } from '../steps/open-sessions.js';
+import { placeEvents, rowKey, type OpenSession } from '../steps/open-sessions.js';
 import { DEFAULT_MAX_DURATION_MS, isClosed, nextWatermark, sessionRow, type SessionRow, type StoredEvent } from '../steps/sessionize.js';
 import { recomputeUsers } from './recompute.js';
 import { loadSnapshot, writeSnapshot, type Progress } from './snapshot.js';
+import type { SeenRows } from './seen-rows.js';
+import { createDueIndex, type DueIndex } from './due-index.js';
 import { ch64, createSessionStore } from './store.js';
 
 /**
@@ -50,18 +52,22 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   const chunkUsers = opts.SESSIONIZER_CHUNK_USERS ?? 10_000;
   const snapshotMs = opts.SESSIONIZER_SNAPSHOT_MS ?? 300_000;
   const maxRows = opts.maxRowsPerRun ?? 500_000;
-  // Sessions closed by the last runs, whose rows the overlap may read once more (and must skip).
-  type Closed = { atMs: number; byUser: Map<string, OpenSession[]> };
-  type State = { progress: Progress; open: Map<string, OpenSession[]>; closed: Closed[]; lastNewDataWallMs: number; lastSnapshotWallMs: number };
+  type State = { progress: Progress; open: Map<string, OpenSession[]>; due: DueIndex; openCount: number; seen: SeenRows; lastNewDataWallMs: number; lastSnapshotWallMs: number };
   let state: State | undefined;
   let version = 0;
   const nextVersion = (now: number) => now * 1000 + (version++ % 1000);
 
   async function load(now: number): Promise<State> {
     const t0 = performance.now();
-    const { progress, open } = await loadSnapshot(store);
-    log.info({ users: open.size, cursor: new Date(progress.cursorMs).toISOString(), ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
-    return { progress, open, closed: [], lastNewDataWallMs: now, lastSnapshotWallMs: now };
+    const { progress, open, seen } = await loadSnapshot(store);
+    let openCount = 0;
+    const due = createDueIndex(rules);
+    for (const [user, list] of open) {
+      openCount += list.length;
+      due.file(user, list);
+    }
+    log.info({ users: open.size, sessions: openCount, cursor: new Date(progress.cursorMs).toISOString(), ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
+    return { progress, open, due, openCount, seen, lastNewDataWallMs: now, lastSnapshotWallMs: now };
   }
 
   /** One pass; answers what it did. */
@@ -76,26 +82,32 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const rows = until > since ? await store.queryCompact<InboxRow>('inbox', { since: ch64(since), until: ch64(until), limit: maxRows }) : [];
     if (rows.length === maxRows) until = rows[rows.length - 1]![8] - 1; // the rest of that millisecond comes next run
     const byUser = new Map<string, StoredEvent[]>();
+    const keys: string[] = [];
     let maxNew = 0;
     for (const [user, id, type, ts, page, price, qty, tier, stored] of rows) {
       if (stored > until) continue;
       let list = byUser.get(user);
       if (!list) byUser.set(user, (list = []));
-      list.push({ event_id: id, user_id: user, user_tier: tier, event_type: type, timestampMs: ts, page_url: page, price, quantity: qty, storedMs: stored });
+      const e: StoredEvent = { event_id: id, user_id: user, user_tier: tier, event_type: type, timestampMs: ts, page_url: page, price, quantity: qty, storedMs: stored };
+      list.push(e);
+      keys.push(rowKey(e));
       if (stored > p.cursorMs && ts > maxNew) maxNew = ts;
     }
 
+    // Memory changes wait in `next` until the sessions are written: a failed run leaves memory as it was.
+    const next = new Map<string, OpenSession[]>();
     const v = nextVersion(now);
     const writes = new Map<string, SessionRow>();
     const recompute = new Map<string, number>();
     const fresh: number[] = [];
     const lateRows: Record<string, unknown>[] = [];
+    const seen = (e: StoredEvent) => s.seen.has(rowKey(e));
     for (const [user, events] of byUser) {
       const open = s.open.get(user) ?? [];
-      const r = placeEvents(open, events, watermark, rules, s.closed.flatMap((c) => c.byUser.get(user) ?? []));
+      const r = placeEvents(open, events, watermark, rules, seen);
       if (r.kind === 'folded') {
         if (!r.changed.length) continue;
-        s.open.set(user, r.open);
+        next.set(user, r.open);
         for (const x of r.changed) writes.set(x.session_id, sessionRow(x, false, v, rules));
         for (const e of r.folded) if (e.storedMs! > p.cursorMs) fresh.push(e.storedMs!);
         continue;
@@ -115,7 +127,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     if (recompute.size) {
       const r = await recomputeUsers(store, recompute, { rules, watermarkMs: watermark, chunkUsers, version: v });
       for (const w of r.writes) writes.set(w.session_id, w);
-      for (const [user, list] of r.open) (list.length ? s.open.set(user, list) : s.open.delete(user));
+      for (const [user, list] of r.open) next.set(user, list);
       cancelled += r.cancelled;
     }
     if (lateRows.length) {
@@ -124,57 +136,69 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     }
     cancelled += await cancelDuplicateTransactions(since, until);
 
-    if (maxNew > 0 && until > p.cursorMs) s.lastNewDataWallMs = now;
-    p.maxEventMs = Math.max(p.maxEventMs, maxNew);
-    p.watermarkMs = nextWatermark({ previousMs: p.watermarkMs, maxEventMs: p.maxEventMs, lastNewDataWallMs: s.lastNewDataWallMs, nowWallMs: now, allowedLatenessMs: opts.ALLOWED_LATENESS_MS, idleTimeoutMs: opts.IDLE_TIMEOUT_MS });
-    const openCount = closeExpired(s, writes, v, now);
+    const progress = { ...p, maxEventMs: Math.max(p.maxEventMs, maxNew) };
+    const lastNewDataWallMs = maxNew > 0 && until > p.cursorMs ? now : s.lastNewDataWallMs;
+    progress.watermarkMs = nextWatermark({ previousMs: p.watermarkMs, maxEventMs: progress.maxEventMs, lastNewDataWallMs, nowWallMs: now, allowedLatenessMs: opts.ALLOWED_LATENESS_MS, idleTimeoutMs: opts.IDLE_TIMEOUT_MS });
+    const closing = closeExpired(s, next, progress.watermarkMs, writes, v);
 
     const out = [...writes.values()];
     await store.insert('user_sessions_realtime', out, `sessions:${v}`);
     const doneMs = Date.now();
+    // Written: now memory, progress and the rows seen move on.
+    for (const [user, list] of next) {
+      if (list.length) s.open.set(user, list);
+      else s.open.delete(user);
+      s.due.file(user, list);
+    }
+    for (const user of closing.unchanged) s.due.file(user, s.open.get(user) ?? []);
+    s.openCount += closing.delta;
+    s.lastNewDataWallMs = lastNewDataWallMs;
+    progress.cursorMs = Math.max(p.cursorMs, until);
+    s.progress = progress;
+    s.seen.add(keys, until);
+    s.seen.forgetBefore(progress.cursorMs - overlapMs);
     for (const stored of fresh) metrics.sessionFreshness.observe((doneMs - stored) / 1000);
     for (const r of out) if (r.is_closed && !r.is_deleted) metrics.sessionsClosed.inc({ trigger: r.closed_by });
-    p.cursorMs = Math.max(p.cursorMs, until);
-    await store.insert('sessionizer_state', [{ name: 'main', cursor: new Date(p.cursorMs).toISOString(), max_event: new Date(p.maxEventMs).toISOString(), watermark: new Date(p.watermarkMs).toISOString(), updated_at: new Date(now).toISOString() }]);
+    await store.insert('sessionizer_state', [{ name: 'main', cursor: new Date(progress.cursorMs).toISOString(), max_event: new Date(progress.maxEventMs).toISOString(), watermark: new Date(progress.watermarkMs).toISOString(), updated_at: new Date(now).toISOString() }]);
     if (doneMs - s.lastSnapshotWallMs >= snapshotMs) await snapshot(s, v);
 
-    metrics.openSessions.set(openCount);
-    metrics.watermark.set(p.watermarkMs / 1000);
-    metrics.sessionsCompleteUntil.set(p.cursorMs / 1000);
+    metrics.openSessions.set(s.openCount);
+    metrics.watermark.set(progress.watermarkMs / 1000);
+    metrics.sessionsCompleteUntil.set(progress.cursorMs / 1000);
     const ms = performance.now() - t0;
     metrics.sessionizerRunDuration.observe(ms / 1000);
     const users = byUser.size;
-    if (users || writes.size || cancelled) log.debug({ rows: rows.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: openCount, ms: Math.round(ms) }, 'sessionizer run');
-    return { users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: openCount, watermarkMs: p.watermarkMs, ms: Math.round(ms) };
+    if (users || writes.size || cancelled) log.debug({ rows: rows.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, ms: Math.round(ms) }, 'sessionizer run');
+    return { users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, watermarkMs: progress.watermarkMs, ms: Math.round(ms) };
   }
 
-  /** Every open session the watermark has passed is written closed and leaves memory; answers how many stay open. */
-  function closeExpired(s: State, writes: Map<string, SessionRow>, v: number, now: number) {
-    const w = s.progress.watermarkMs;
-    const closed: Closed = { atMs: now, byUser: new Map() };
-    s.closed = [...s.closed.filter((c) => c.atMs >= now - overlapMs - settleMs), closed];
-    let open = 0;
-    for (const [user, list] of s.open) {
-      if (!list.some((x) => isClosed(x, w, rules.gapMs, rules.maxDurationMs))) {
-        open += list.length;
-        continue;
-      }
-      const keep = list.filter((x) => {
-        if (!isClosed(x, w, rules.gapMs, rules.maxDurationMs)) return true;
-        writes.set(x.session_id, sessionRow(x, true, v, rules));
-        closed.byUser.set(user, [...(closed.byUser.get(user) ?? []), x]);
-        return false;
-      });
-      open += keep.length;
-      if (keep.length) s.open.set(user, keep);
-      else s.open.delete(user);
+  /**
+   * Every open session the watermark has passed is written closed and leaves memory (through
+   * `next`, applied once written). Only the users the due index hands out, and those this run
+   * changed, are looked at. Answers how the count of open sessions changes, and the users handed
+   * out that keep their sessions (to be filed again).
+   */
+  function closeExpired(s: State, next: Map<string, OpenSession[]>, w: number, writes: Map<string, SessionRow>, v: number) {
+    let delta = 0;
+    const unchanged: string[] = [];
+    const closes = (x: OpenSession) => isClosed(x, w, rules.gapMs, rules.maxDurationMs);
+    const visit = (user: string, before: readonly OpenSession[], list: readonly OpenSession[]) => {
+      const keep = list.some(closes) ? list.filter((x) => (closes(x) ? (writes.set(x.session_id, sessionRow(x, true, v, rules)), false) : true)) : list;
+      if (keep !== list || list !== before) next.set(user, keep as OpenSession[]);
+      else unchanged.push(user);
+      delta += keep.length - before.length;
+    };
+    for (const [user, list] of next) visit(user, s.open.get(user) ?? [], list);
+    for (const user of s.due.take(w)) {
+      const list = s.open.get(user);
+      if (list && !next.has(user)) visit(user, list, list);
     }
-    return open;
+    return { delta, unchanged };
   }
 
   async function snapshot(s: State, generation: number) {
     const t0 = performance.now();
-    const users = await writeSnapshot(store, s.open, s.progress, generation);
+    const users = await writeSnapshot(store, s.open, s.seen, s.progress, generation);
     s.lastSnapshotWallMs = Date.now();
     log.info({ users, ms: Math.round(performance.now() - t0) }, 'sessionizer snapshot written');
   }

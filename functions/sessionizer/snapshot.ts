@@ -1,4 +1,5 @@
 import { decodeOpen, encodeOpen, type OpenSession } from '../steps/open-sessions.js';
+import { createSeenRows, type SeenRows } from './seen-rows.js';
 import type { SessionStore } from './store.js';
 
 /**
@@ -11,9 +12,11 @@ export type Progress = { cursorMs: number; maxEventMs: number; watermarkMs: numb
 const iso = (ms: number) => new Date(ms).toISOString();
 const ms = (v: string | undefined) => (v ? Date.parse(`${v.replace(' ', 'T')}Z`) : 0);
 const ROWS_PER_INSERT = 50_000;
+/** The row of a snapshot that holds the rows the last runs read (user ids are v4, never nil). */
+const SEEN_ROW = '00000000-0000-0000-0000-000000000000';
 
-export async function writeSnapshot(store: SessionStore, open: Map<string, OpenSession[]>, progress: Progress, generation: number) {
-  let rows: Record<string, unknown>[] = [];
+export async function writeSnapshot(store: SessionStore, open: Map<string, OpenSession[]>, seen: SeenRows, progress: Progress, generation: number) {
+  let rows: Record<string, unknown>[] = [{ generation, user_id: SEEN_ROW, state: JSON.stringify(seen.toJSON()) }];
   let users = 0;
   for (const [user_id, list] of open) {
     if (!list.length) continue;
@@ -26,7 +29,7 @@ export async function writeSnapshot(store: SessionStore, open: Map<string, OpenS
   }
   await store.insert('sessionizer_open', rows, `open:${generation}:${users}`);
   // Only once every row is in does the snapshot count; then older generations can go.
-  await store.insert('sessionizer_state', [{ name: 'snapshot', cursor: iso(progress.cursorMs), max_event: iso(progress.maxEventMs), watermark: iso(progress.watermarkMs), updated_at: iso(Date.now()), generation, users }]);
+  await store.insert('sessionizer_state', [{ name: 'snapshot', cursor: iso(progress.cursorMs), max_event: iso(progress.maxEventMs), watermark: iso(progress.watermarkMs), updated_at: iso(Date.now()), generation, users: users + 1 }]);
   const gens = await store.query<{ generation: string }>('snapshotGenerations', {});
   for (const g of gens.map((r) => Number(r.generation)).filter((g) => g < generation)) {
     await store.command('dropSnapshot', { generation: g });
@@ -35,13 +38,18 @@ export async function writeSnapshot(store: SessionStore, open: Map<string, OpenS
 }
 
 /** The newest complete snapshot, or an empty start (cursor 0: the whole inbox is replayed). */
-export async function loadSnapshot(store: SessionStore): Promise<{ progress: Progress; open: Map<string, OpenSession[]> }> {
+export async function loadSnapshot(store: SessionStore): Promise<{ progress: Progress; open: Map<string, OpenSession[]>; seen: SeenRows }> {
   for (let attempt = 0; ; attempt++) {
     const [s] = await store.query<{ cursor: string; max_event: string; watermark: string; generation: string; users: string }>('state', { name: 'snapshot' });
     const open = new Map<string, OpenSession[]>();
-    if (!s) return { progress: { cursorMs: 0, maxEventMs: 0, watermarkMs: 0 }, open };
-    await store.queryEach<[string, string]>('snapshot', { generation: s.generation }, ([user, state]) => open.set(user, decodeOpen(user, state)));
+    if (!s) return { progress: { cursorMs: 0, maxEventMs: 0, watermarkMs: 0 }, open, seen: createSeenRows() };
+    let seen = createSeenRows(), rows = 0;
+    await store.queryEach<[string, string]>('snapshot', { generation: s.generation }, ([user, state]) => {
+      rows++;
+      if (user === SEEN_ROW) seen = createSeenRows(JSON.parse(state) as { untilMs: number; keys: string[] }[]);
+      else open.set(user, decodeOpen(user, state));
+    });
     // A newer snapshot may have dropped this one while it was read: take the newer one then.
-    if (open.size === Number(s.users) || attempt >= 5) return { progress: { cursorMs: ms(s.cursor), maxEventMs: ms(s.max_event), watermarkMs: ms(s.watermark) }, open };
+    if (rows === Number(s.users) || attempt >= 5) return { progress: { cursorMs: ms(s.cursor), maxEventMs: ms(s.max_event), watermarkMs: ms(s.watermark) }, open, seen };
   }
 }

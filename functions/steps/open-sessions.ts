@@ -2,85 +2,75 @@ import { byEventTime, foldEvent, openSession, startsNewSession, type Session, ty
 
 /**
  * Folding new events into a user's open sessions without reading anything back: the sessionizer's
- * common case. An open session carries, besides its aggregate, a short hash of each event folded
- * into it and when that copy was stored, so a row read again (the overlap of two runs) is skipped
- * and a second copy of an event is recognised. What cannot be folded in order (an event older than
- * the watermark, one that sorts before the user's last event, a second copy) is answered with the
- * reason, and the caller recomputes that user from the stored events instead.
+ * common case. A row the caller has read before (the overlap of two runs re-reads a few seconds)
+ * is skipped. What cannot be folded in order is answered with the reason, and the caller
+ * recomputes that user from the stored events instead: an event older than the watermark, one
+ * that sorts at or before the user's last event, or a second copy of an event already folded (an
+ * open session keeps a 48-bit hash of each event id it holds: a copy may carry another timestamp).
  */
-export type OpenSession = Session & { ids: number[]; stored: number[] };
+export type OpenSession = Session & { ids: number[] };
 
 /** 48 bits of an event id (its last 12 hex digits: random in a v4 id, hashed in a v5 one). */
 export const idHash = (eventId: string): number => parseInt(eventId.slice(24), 16);
 
 export type Placement =
   | { kind: 'folded'; open: OpenSession[]; changed: OpenSession[]; folded: StoredEvent[] }
-  | { kind: 'recompute'; reason: 'late' | 'copy' | 'order' };
+  | { kind: 'recompute'; reason: 'late' | 'order' | 'copy' };
 
-const copyOf = (s: OpenSession): OpenSession => ({ ...s, typeCounts: { ...s.typeCounts }, ids: [...s.ids], stored: [...s.stored] });
+const copyOf = (s: OpenSession): OpenSession => ({ ...s, typeCounts: { ...s.typeCounts }, ids: [...s.ids] });
 
 /**
  * `open`: the user's open sessions in order; `rows`: the user's rows read this run (any order);
- * `closedRecently`: sessions closed since the overlap began, whose rows may be read once more.
+ * `seen`: whether a row was read (and so folded or sent to a recompute) by an earlier run.
  * Never changes `open`: on 'folded' the answer holds the user's new open sessions.
  */
-export function placeEvents(open: readonly OpenSession[], rows: readonly StoredEvent[], watermarkMs: number, rules: SessionRules, closedRecently: readonly OpenSession[] = []): Placement {
-  const next = open.map(copyOf);
+export function placeEvents(open: readonly OpenSession[], rows: readonly StoredEvent[], watermarkMs: number, rules: SessionRules, seen: (e: StoredEvent) => boolean = () => false): Placement {
+  let next: OpenSession[] | undefined;
   const changed = new Set<OpenSession>();
   const folded: StoredEvent[] = [];
-  for (const e of [...rows].sort(byEventTime)) {
+  for (const e of rows.length > 1 ? [...rows].sort(byEventTime) : rows) {
+    if (seen(e)) continue;
     const h = idHash(e.event_id);
-    let seen = false, copy = false;
-    for (const s of closedRecently.length ? [...next, ...closedRecently] : next) {
-      const i = s.ids.indexOf(h);
-      if (i < 0) continue;
-      if (s.stored[i] === e.storedMs) seen = true;
-      else copy = true;
-      break;
-    }
-    if (seen) continue;
-    if (copy) return { kind: 'recompute', reason: 'copy' };
+    if ((next ?? open).some((x) => x.ids.includes(h))) return { kind: 'recompute', reason: 'copy' };
     if (e.timestampMs < watermarkMs) return { kind: 'recompute', reason: 'late' };
+    next ??= open.map(copyOf);
     let last = next[next.length - 1];
     if (last && byEventTime(e, { timestampMs: last.endMs, event_id: last.lastId } as StoredEvent) <= 0) return { kind: 'recompute', reason: 'order' };
     if (!last || startsNewSession(last, e, rules)) {
-      last = { ...openSession(e), ids: [], stored: [] };
+      last = { ...openSession(e), ids: [] };
       next.push(last);
     }
     foldEvent(last, e);
     last.ids.push(h);
-    last.stored.push(e.storedMs ?? 0);
     changed.add(last);
     folded.push(e);
   }
-  return { kind: 'folded', open: next, changed: [...changed], folded };
+  return { kind: 'folded', open: next ?? [...open], changed: [...changed], folded };
 }
 
-/** A recomputed user's sessions as open sessions, with the events each one holds. */
-export function openSessionsOf(events: readonly StoredEvent[], split: (events: readonly StoredEvent[], visit: (s: Session, e: StoredEvent) => void) => Session[]): OpenSession[] {
-  const extra = new Map<Session, { ids: number[]; stored: number[] }>();
-  const sessions = split(events, (s, e) => {
-    let x = extra.get(s);
-    if (!x) extra.set(s, (x = { ids: [], stored: [] }));
-    x.ids.push(idHash(e.event_id));
-    x.stored.push(e.storedMs ?? 0);
-  });
-  return sessions.map((s) => ({ ...s, ...extra.get(s)! }));
+/** The key of one stored row: the same row read again has the same key, another copy does not. */
+export const rowKey = (e: Pick<StoredEvent, 'event_id' | 'storedMs'>) => `${e.event_id}@${e.storedMs ?? 0}`;
+
+/** A recomputed user's sessions as open sessions, with the ids of the events each holds. */
+export function withIds(sessions: readonly Session[], events: readonly StoredEvent[], assign: Map<StoredEvent, Session>): OpenSession[] {
+  const ids = new Map<Session, number[]>(sessions.map((s) => [s, []]));
+  for (const e of events) ids.get(assign.get(e)!)?.push(idHash(e.event_id));
+  return sessions.map((s) => ({ ...s, ids: ids.get(s)! }));
 }
 
 /** The compact, durable form of a user's open sessions (sessionizer_open.state). */
 export function encodeOpen(list: readonly OpenSession[]): string {
   return JSON.stringify(list.map((s) => [
     s.startMs, s.endMs, s.count, s.typeCounts, s.revenueCents, s.entryPage, s.exitPage, s.user_tier,
-    s.endedByLogout ? 1 : 0, s.funnelStep, s.funnelAtMs, s.lastId, s.ids, s.stored, s.session_id,
+    s.endedByLogout ? 1 : 0, s.funnelStep, s.funnelAtMs, s.lastId, s.session_id, s.ids,
   ]));
 }
 
 export function decodeOpen(userId: string, state: string): OpenSession[] {
   return (JSON.parse(state) as unknown[][]).map((a) => ({
-    session_id: a[14] as string, user_id: userId, startMs: a[0] as number, endMs: a[1] as number, count: a[2] as number,
+    session_id: a[12] as string, user_id: userId, startMs: a[0] as number, endMs: a[1] as number, count: a[2] as number,
     typeCounts: a[3] as Session['typeCounts'], revenueCents: a[4] as number, entryPage: a[5] as string, exitPage: a[6] as string,
     user_tier: a[7] as string, endedByLogout: a[8] === 1, funnelStep: a[9] as number, funnelAtMs: a[10] as number, lastId: a[11] as string,
-    ids: a[12] as number[], stored: a[13] as number[],
+    ids: a[13] as number[],
   }));
 }

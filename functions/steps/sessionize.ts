@@ -32,6 +32,11 @@ export type Session = {
 
 export const byEventTime = (a: StoredEvent, b: StoredEvent) => a.timestampMs - b.timestampMs || (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0);
 
+/** A literal, so every session's counts share one hidden class (built from entries, each was a dictionary). */
+const zeroCounts = (): Record<EventType, number> => ({
+  page_view: 0, product_view: 0, search: 0, add_to_cart: 0, purchase: 0, remove_from_cart: 0, checkout_start: 0, login: 0, logout: 0,
+});
+
 /** Whether `e`, the next event in order after `cur`'s last, starts a new session. */
 export function startsNewSession(cur: Session, e: StoredEvent, rules: SessionRules): boolean {
   return cur.endedByLogout || e.timestampMs - cur.endMs > rules.gapMs || e.timestampMs - cur.startMs >= rules.maxDurationMs;
@@ -40,7 +45,7 @@ export function startsNewSession(cur: Session, e: StoredEvent, rules: SessionRul
 export function openSession(e: StoredEvent): Session {
   return {
     session_id: sessionId(e.user_id, e.timestampMs), user_id: e.user_id, user_tier: e.user_tier, startMs: e.timestampMs, endMs: e.timestampMs,
-    count: 0, typeCounts: Object.fromEntries(EVENT_TYPES.map((t) => [t, 0])) as Record<EventType, number>, revenueCents: 0,
+    count: 0, typeCounts: zeroCounts(), revenueCents: 0,
     entryPage: e.page_url, exitPage: e.page_url, endedByLogout: false, funnelStep: 0, funnelAtMs: e.timestampMs, lastId: e.event_id,
   };
 }

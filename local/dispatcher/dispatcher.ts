@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createKafkaClient } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';
+import { DEAD_LETTER_PARTITIONS } from '../../functions/core/topics.js';
 import { pino, type Logger } from 'pino';
 import type { DispatcherConfig } from './config.js';
 import { createDelivery, type DeliveryCounters, type Outcome } from './delivery.js';
@@ -230,7 +231,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps 
       await admin.disconnect();
     }
     if (config.deadLetterTopic) {
-      await ensureTopics(config.brokers, [{ topic: config.deadLetterTopic }], { logger });
+      await ensureTopics(config.brokers, [{ topic: config.deadLetterTopic, numPartitions: DEAD_LETTER_PARTITIONS }], { logger });
       producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
       await producer.connect();
     }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 /**
  * Kafka 3.9 is the last line that still speaks the old protocol versions kafkajs 2.2.4 (its last
  * release) was written against; Kafka 4 removed many of them (KIP-896). See local/kafka/README.md.
+ * The cluster runs this version too (charts/values/names.ts, test/charts/code-defaults.test.ts).
  */
 export const KAFKA_VERSION = '3.9.1';
 

@@ -36,6 +36,12 @@ const PAGE_WAIT_MS = 20_000;
 let stack: Stack;
 let gen: Generated;
 let late: Generated;
+/**
+ * Two converted sessions of one user with no events, written as the sessionizer writes them: the
+ * funnel's purchase step and time to convert then have figures to draw whatever the generated
+ * visits reached (the generated sessions add to them; the page must show the API's sums).
+ */
+const PURCHASED = { user: randomUUID(), tier: 'Gold', times: [90_000, 240_000] };
 
 beforeAll(async () => {
   // The idle rule (no new data for IDLE_TIMEOUT_MS: the watermark follows the wall clock) would put
@@ -56,6 +62,17 @@ beforeAll(async () => {
     const s = await stack.api<{ open: number; closed: number }>('/api/sessions/summary');
     return s.open > 0 && s.closed > 0 ? s : undefined;
   }, 'some sessions closed and some still open', 60_000);
+  await stack.ch.insert({
+    table: `${stack.config.CLICKHOUSE_DATABASE}.user_sessions_realtime`, format: 'JSONEachRow',
+    values: PURCHASED.times.map((t, i) => {
+      const start = Date.now() - (2 + i) * 3600_000;
+      return {
+        session_id: randomUUID(), user_id: PURCHASED.user, user_tier: PURCHASED.tier, start_time: new Date(start).toISOString().replace('T', ' ').replace('Z', ''),
+        end_time: new Date(start + t).toISOString().replace('T', ' ').replace('Z', ''), duration_ms: t, event_count: 5, purchases: 1, converted: 1,
+        funnel_step: FUNNEL_STEPS.length, funnel_ms: t, is_closed: 1, closed_by: 'logout', version: 1,
+      };
+    }),
+  });
 }, 240_000);
 
 afterAll(async () => {
@@ -108,13 +125,26 @@ describe('the live dashboard in headless Chromium', () => {
     }
     expect(asInt(await text('kpi-events'))).toBe(types.reduce((s, t) => s + t.events, 0));
 
-    const funnel = await stack.api<{ step: string; users: number; events: number; conversion_from_start: number }[]>('/api/funnel');
+    // The ordered funnel: sessions reaching each step in order, overall and by tier, and the time to purchase.
+    type Step = { step: string; sessions: number; users: number; conversion_from_start: number };
+    const funnel = await stack.api<Step[]>('/api/funnel');
     expect(funnel.map((s) => s.step)).toEqual([...FUNNEL_STEPS]);
     for (const s of funnel) {
+      expect(asInt(await text(`funnel-sessions-${s.step}`)), s.step).toBe(s.sessions);
       expect(asInt(await text(`funnel-users-${s.step}`)), s.step).toBe(s.users);
       expect(await text(`funnel-conversion-${s.step}`), s.step).toBe(`${(100 * s.conversion_from_start).toFixed(1)} %`);
     }
-    expect(funnel[0]!.users).toBeGreaterThan(0);
+    expect(funnel[4]!.sessions).toBeGreaterThan(0);
+    const byTier = await stack.api<Record<string, Step[]>>('/api/funnel/by-tier');
+    expect(Object.keys(byTier)).toContain(PURCHASED.tier);
+    for (const [tier, steps] of Object.entries(byTier)) {
+      for (const s of steps) expect(asInt(await text(`funnel-tier-${tier}-${s.step}`)), `${tier} ${s.step}`).toBe(s.sessions);
+      expect(await text(`funnel-tier-conversion-${tier}`)).toBe(`${(100 * steps[4]!.conversion_from_start).toFixed(1)} %`);
+    }
+    const convert = await stack.api<{ converted: number; median_ms: number }>('/api/funnel/time-to-convert');
+    expect(asInt(await text('funnel-converted'))).toBe(convert.converted);
+    expect(convert.converted).toBeGreaterThanOrEqual(PURCHASED.times.length);
+    expect(await text('funnel-median')).toMatch(/^\d+(s|m \d\ds|h \d\dm)$/);
 
     const tiers = await stack.api<{ tier: string; revenue: string; orders: number }[]>('/api/tiers');
     expect(tiers.length).toBeGreaterThanOrEqual(3);
@@ -122,7 +152,7 @@ describe('the live dashboard in headless Chromium', () => {
     const cents = tiers.reduce((s, t) => s + Math.round(Number(t.revenue) * 100), 0);
     expect(asMoney(await text('kpi-revenue'))).toBe((cents / 100).toFixed(2));
 
-    const fresh = await stack.api<{ late: number; rejected: number; latest_event: string; complete_up_to?: string }>('/api/freshness');
+    const fresh = await stack.api<{ late: number; rejected: number; latest_event: string; complete_up_to?: string; sessions_complete_until: string | null }>('/api/freshness');
     const dl = await stack.api<{ counts: { count: number }[] }>('/api/dead-letters');
     expect(fresh.rejected).toBe(invalid(gen).length);
     expect(dl.counts.reduce((s, c) => s + c.count, 0)).toBe(fresh.rejected);
@@ -132,6 +162,18 @@ describe('the live dashboard in headless Chromium', () => {
     expect(fresh.late).toBe(late.records.filter((r) => r.kind === 'event').length);
     expect(asInt(await text('late-count'))).toBe(fresh.late);
     expect(await text('complete-up-to')).toContain((fresh.complete_up_to ?? fresh.latest_event).slice(11, 19));
+    // How far sessions are complete: the sessionizer's cursor, which moves on every run: the page
+    // shows one read between an answer before its next refresh and one after.
+    const cursor = async () => (await stack.api<typeof fresh>('/api/freshness')).sessions_complete_until!;
+    const before = await cursor();
+    const refreshes = Number(await page.getAttribute('body', 'data-refreshes'));
+    await page.waitForFunction((n) => Number(document.body.dataset.refreshes) > n, refreshes, { timeout: PAGE_WAIT_MS });
+    const shown = (await page.getAttribute('[data-testid="sessions-complete"]', 'data-at'))!;
+    const after = await cursor();
+    expect(before).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+    expect(shown >= before && shown <= after, `${before} <= ${shown} <= ${after}`).toBe(true);
+    expect(await text('sessions-complete')).toContain(shown.slice(11, 19));
+    expect(await text('sessions-lag')).toMatch(/^\(\d+ (s|min) ago\)$/);
 
     const sessions = await stack.api<{ sessions: number }>('/api/sessions/summary');
     expect(asInt(await text('sessions-total'))).toBe(sessions.sessions);

@@ -4,7 +4,7 @@
  * that drifted from values.ts fails here. Then: bad inputs throw, naming the value.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_INPUTS, GiB, ValuesError, deriveValues, values, type FunctionInputs, type Inputs } from '../../charts/values.js';
+import { DEFAULT_INPUTS, GiB, SESSIONIZER_STATE, ValuesError, deriveValues, openSessionsAt, values, type FunctionInputs, type Inputs } from '../../charts/values.js';
 import { find, mib, real, type Manifest } from './synth.js';
 
 const out = real();
@@ -132,6 +132,37 @@ describe('the numbers that hang together elsewhere', () => {
       const heap = Number(/--max-old-space-size=(\d+)/.exec(cm.data.NODE_OPTIONS)![1]);
       expect(heap).toBeLessThan(f.limitMiB);
     }
+  });
+});
+
+describe('the sessionizer: its memory is its open sessions', () => {
+  const capacity = Math.floor((SESSIONIZER_STATE.openSessionsMiB * 2 ** 20) / SESSIONIZER_STATE.bytesPerOpenSession);
+
+  it('its request holds the runtime and the open-session budget; the pod runs on its own timer, one warm replica', () => {
+    const f = values.functions.sessionizer;
+    expect(f.memory.residentMiB).toEqual({ openSessions: SESSIONIZER_STATE.openSessionsMiB });
+    expect(f.requestMiB).toBeGreaterThanOrEqual(f.memory.runtimeMiB + SESSIONIZER_STATE.openSessionsMiB);
+    expect(f.maxOldSpaceMiB).toBeGreaterThan(f.memory.runtimeMiB + SESSIONIZER_STATE.openSessionsMiB);
+    expect({ minScale: f.minScale, maxScale: f.maxScale, initialScale: f.initialScale }).toEqual({ minScale: 1, maxScale: 1, initialScale: 1 });
+    const cm = find(out.all, 'ConfigMap', 'sessionizer-config', 'speed-layer');
+    expect(cm.data.SESSIONIZER_INTERVAL_MS).toBe(String(values.inputs.sessionizer.intervalMs));
+  });
+
+  it('the figures docs/deploy.md and values.ts state: ~2 M open sessions at the design rate, ~490,000 (~2,450 events/s) in the budget', () => {
+    expect(openSessionsAt(values.inputs.design.eventsPerSecond)).toBe(2_000_000);
+    expect(Math.round((openSessionsAt(values.inputs.design.eventsPerSecond) * SESSIONIZER_STATE.bytesPerOpenSession) / 2 ** 20)).toBe(977);
+    expect(capacity).toBe(491_520);
+    expect(openSessionsAt(2_450)).toBeLessThanOrEqual(capacity);
+    expect(openSessionsAt(2_500)).toBeGreaterThan(capacity);
+  });
+
+  it('the design load\'s open sessions would not fit the pool: the budget is what it admits', () => {
+    const need = Math.ceil((openSessionsAt(values.inputs.design.eventsPerSecond) * SESSIONIZER_STATE.bytesPerOpenSession) / 2 ** 20);
+    const inputs: Inputs = {
+      ...DEFAULT_INPUTS,
+      functions: DEFAULT_INPUTS.functions.map((f) => (f.name === 'sessionizer' ? { ...f, memory: { ...f.memory, residentMiB: { openSessions: need } } } : f)),
+    };
+    expect(() => deriveValues(inputs)).toThrow(/requests at the design load \(MiB\) = 3328: must fit the guaranteed 2560 MiB/);
   });
 });
 

@@ -4,6 +4,7 @@ import { FUNNEL_STEPS } from '../../functions/schemas/events.js';
 import { sendAll, type Mode } from '../../generator/cloudevents.js';
 import { groundTruth, type GroundTruth } from '../../generator/ground-truth.js';
 import { generate, type Generated } from '../../generator/simulate.js';
+import { expectedOrderedFunnel } from '../helpers/ordered-funnel.js';
 import { startStack, waitFor, type Stack } from '../helpers/stack.js';
 
 /**
@@ -67,14 +68,36 @@ describe('every analytics figure equals the ground truth', () => {
     expect(Object.fromEntries(data.map((d) => [d.event_type, d.events]))).toEqual(truth.eventsByType);
   });
 
-  test('funnel, overall and by tier', async () => {
-    const overall = await stack.api<{ step: string; events: number; users: number }[]>(`/api/funnel?${range}`);
-    expect(overall.map(({ step, events, users }) => ({ step, events, users }))).toEqual(truth.funnel);
-    expect(overall.map((s) => s.step)).toEqual([...FUNNEL_STEPS]);
-    const byTier = await stack.api<Record<string, { step: string; events: number; users: number }[]>>(`/api/funnel/by-tier?${range}`);
-    expect(Object.fromEntries(Object.entries(byTier).map(([t, steps]) => [t, steps.map(({ step, events, users }) => ({ step, events, users }))]))).toEqual(truth.funnelByTier);
-    const gold = await stack.api<{ users: number }[]>(`/api/funnel?${range}&tier=Gold`);
-    expect(gold.map((s) => s.users)).toEqual(truth.funnelByTier.Gold!.map((s) => s.users));
+  test('events by type of the funnel steps, overall and by tier (any order: per-type counts)', async () => {
+    type Row = { event_type: string; events: number; users: number };
+    const ofSteps = (rows: Row[]) => FUNNEL_STEPS.map((step) => {
+      const r = rows.find((x) => x.event_type === step);
+      return { step, events: r?.events, users: r?.users };
+    });
+    expect(ofSteps(await stack.api<Row[]>(`/api/event-types?${range}`))).toEqual(truth.funnel);
+    const byTier = await stack.api<Record<string, Row[]>>(`/api/event-types/by-tier?${range}`);
+    expect(Object.fromEntries(Object.entries(byTier).map(([t, rows]) => [t, ofSteps(rows)]))).toEqual(truth.funnelByTier);
+    const gold = await stack.api<Row[]>(`/api/event-types?${range}&tier=Gold`);
+    expect(ofSteps(gold).map((s) => s.users)).toEqual(truth.funnelByTier.Gold!.map((s) => s.users));
+  });
+
+  test('the ordered funnel, overall and by tier, and the time to purchase: as the reference sessions reached them', async () => {
+    type Step = { step: string; sessions: number; users: number };
+    const tierOf = new Map(gen.users.map((u) => [u.user_id, u.inPostgres ? u.tier : 'unknown']));
+    const want = expectedOrderedFunnel(truth.sessions, (u) => tierOf.get(u) ?? 'unknown');
+    // Not vacuous: some sessions got all the way, some stopped on the way.
+    expect(want.timeToConvert.converted).toBeGreaterThan(0);
+    expect(want.overall[4]!.sessions).toBeLessThan(want.overall[0]!.sessions);
+    const overall = await stack.api<Step[]>(`/api/funnel?${range}`);
+    expect(overall.map(({ step, sessions, users }) => ({ step, sessions, users }))).toEqual(want.overall);
+    for (let i = 1; i < overall.length; i++) expect(overall[i]!.sessions).toBeLessThanOrEqual(overall[i - 1]!.sessions);
+    const byTier = await stack.api<Record<string, Step[]>>(`/api/funnel/by-tier?${range}`);
+    expect(Object.fromEntries(Object.entries(byTier).map(([t, steps]) => [t, steps.map(({ step, sessions, users }) => ({ step, sessions, users }))]))).toEqual(want.byTier);
+    const gold = await stack.api<Step[]>(`/api/funnel?${range}&tier=Gold`);
+    expect(gold.map((s) => s.sessions)).toEqual(want.byTier.Gold!.map((s) => s.sessions));
+    const convert = await stack.api<{ converted: number; median_ms: number | null; p90_ms: number | null; by_tier: Record<string, unknown> }>(`/api/funnel/time-to-convert?${range}`);
+    expect({ converted: convert.converted, median_ms: convert.median_ms, p90_ms: convert.p90_ms }).toEqual(want.timeToConvert);
+    expect(convert.by_tier).toEqual(want.timeToConvertByTier);
   });
 
   test('tier performance', async () => {

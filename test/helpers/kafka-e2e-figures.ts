@@ -4,6 +4,7 @@ import { FUNNEL_STEPS } from '../../functions/schemas/events.js';
 import { DEAD_LETTER_TOPIC, TOPICS, type duplicateFigures, type KafkaE2e } from './kafka-e2e.js';
 import { readWholeTopicRaw } from './dead-letter-records.js';
 import { checkDelivery, formatReport, STORED_ROWS_SQL, type Sent, type StoredRow } from './fault-checker.js';
+import { expectedOrderedFunnel } from './ordered-funnel.js';
 
 /**
  * The checks shared by the Kafka end-to-end tests: after the faults, every table, every view and
@@ -128,13 +129,27 @@ export function figureTests(ctx: () => KafkaE2e, extras: () => FigureExtras = ()
     expect(Object.fromEntries(data.map((d) => [d.event_type, d.events]))).toEqual(truth.eventsByType);
   });
 
-  test('API: funnel, overall and by tier', async () => {
+  test('API: events by type of the funnel steps, overall and by tier (any order: per-type counts)', async () => {
+    type Row = { event_type: string; events: number; users: number };
+    const ofSteps = (rows: Row[]) => FUNNEL_STEPS.map((step) => {
+      const r = rows.find((x) => x.event_type === step);
+      return { step, events: r?.events, users: r?.users };
+    });
     const { stack, truth, range } = ctx();
-    const overall = await stack.api<{ step: string; events: number; users: number }[]>(`/api/funnel?${range}`);
-    expect(overall.map(({ step, events, users }) => ({ step, events, users }))).toEqual(truth.funnel);
-    expect(overall.map((s) => s.step)).toEqual([...FUNNEL_STEPS]);
-    const byTier = await stack.api<Record<string, { step: string; events: number; users: number }[]>>(`/api/funnel/by-tier?${range}`);
-    expect(Object.fromEntries(Object.entries(byTier).map(([t, steps]) => [t, steps.map(({ step, events, users }) => ({ step, events, users }))]))).toEqual(truth.funnelByTier);
+    expect(ofSteps(await stack.api<Row[]>(`/api/event-types?${range}`))).toEqual(truth.funnel);
+    const byTier = await stack.api<Record<string, Row[]>>(`/api/event-types/by-tier?${range}`);
+    expect(Object.fromEntries(Object.entries(byTier).map(([t, rows]) => [t, ofSteps(rows)]))).toEqual(truth.funnelByTier);
+  });
+
+  test('API: the ordered funnel, overall and by tier: as the reference sessions reached it', async () => {
+    const { stack, truth, range, gen } = ctx();
+    type Step = { step: string; sessions: number; users: number };
+    const tierOf = new Map(gen.users.map((u) => [u.user_id, u.inPostgres ? u.tier : 'unknown']));
+    const want = expectedOrderedFunnel(truth.sessions, (u) => tierOf.get(u) ?? 'unknown');
+    const overall = await stack.api<Step[]>(`/api/funnel?${range}`);
+    expect(overall.map(({ step, sessions, users }) => ({ step, sessions, users }))).toEqual(want.overall);
+    const byTier = await stack.api<Record<string, Step[]>>(`/api/funnel/by-tier?${range}`);
+    expect(Object.fromEntries(Object.entries(byTier).map(([t, steps]) => [t, steps.map(({ step, sessions, users }) => ({ step, sessions, users }))]))).toEqual(want.byTier);
   });
 
   test('API: tier performance', async () => {

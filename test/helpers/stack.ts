@@ -84,18 +84,5 @@ export async function startStack(overrides: Partial<Config> = {}) {
 }
 export type Stack = Awaited<ReturnType<typeof startStack>>;
 
-/** Polls until `check` returns a value (not undefined) or the time runs out. */
-export async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000, everyMs = 200): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** The one polling helper (local/wait-for.ts), re-exported where the tests have always found it. */
+export { waitFor } from '../../local/wait-for.js';

@@ -73,6 +73,11 @@ beforeAll(async () => {
   }
   await ch.insert({ table: `${config.CLICKHOUSE_DATABASE}.user_events_realtime`, values: events, format: 'JSONEachRow' });
   await ch.insert({ table: `${config.CLICKHOUSE_DATABASE}.transactions_realtime`, values: transactions, format: 'JSONEachRow' });
+  // Sessions for the ordered funnel (session_funnel is filled from them by its view).
+  await ch.insert({
+    table: `${config.CLICKHOUSE_DATABASE}.user_sessions_realtime`, format: 'JSONEachRow',
+    values: users.map((user, k) => ({ session_id: randomUUID(), user_id: user, user_tier: TIERS[k % TIERS.length], start_time: chTime(T0 + k * 1_000), end_time: chTime(T0 + k * 1_000), funnel_step: (k % 5) + 1, funnel_ms: k * 1_000, version: 1 })),
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -93,7 +98,7 @@ describe('rounding a per-minute query to whole minutes never changes its answer'
   const froms = [at(0, 59_999), at(1, 0), at(1, 1), at(1, 29_999), at(1, 59_999)];
   const tos = [at(3, 59_999), at(4, 0), at(4, 1), at(4, 30_000), at(4, 59_999), at(5, 0), at(5, 1)];
   const extra: Record<string, QueryParams[]> = {
-    funnel: [{ tier: '' }, { tier: 'Gold' }],
+    eventTypes: [{ tier: '' }, { tier: 'Gold' }],
     products: [{ sort: 'revenue', limit: 100 }, { sort: 'views', limit: 2 }],
   };
 
@@ -210,12 +215,12 @@ describe('the API asks ClickHouse once for everyone asking the same', () => {
 
   test('freshness, watermark and dead-letter counts are shared the same way', async () => {
     now += 1_000;
-    const before = { freshness: calledFor('freshness'), watermark: calledFor('watermark'), dl: calledFor('deadLetterCounts') };
+    const before = { freshness: calledFor('freshness'), watermark: calledFor('sessionizerState'), dl: calledFor('deadLetterCounts') };
     const answers = await all(20, () => '/api/freshness');
     expect(answers.every((r) => r.status === 200)).toBe(true);
     expect((answers[0]!.body.data as { events: number }).events).toBeGreaterThan(0);
     expect(calledFor('freshness') - before.freshness).toBe(1);
-    expect(calledFor('watermark') - before.watermark).toBe(1);
+    expect(calledFor('sessionizerState') - before.watermark).toBe(1);
     expect(calledFor('deadLetterCounts') - before.dl).toBe(1);
   });
 

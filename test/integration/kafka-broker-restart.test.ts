@@ -8,7 +8,7 @@ import { describeTopics } from '../../local/kafka/topics.js';
 import { closeAfterTest, startTestDispatcher } from '../helpers/kafka-dispatcher.js';
 import { committedOffsets, createTopic, endOffsets, randomTopic, testLogger } from '../helpers/kafka-env.js';
 import { startSinkServer, type SinkServer } from '../helpers/kafka-sink-server.js';
-import { waitFor } from '../helpers/kafka-wait-for.js';
+import { waitFor } from '../../local/wait-for.js';
 
 // These tests stop and kill a broker, so they run their own rather than the run's shared one.
 let broker: KafkaBroker;

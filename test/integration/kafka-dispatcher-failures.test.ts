@@ -4,7 +4,7 @@ import { closeAfterTest, header, startTestDispatcher } from '../helpers/kafka-di
 import { spawnDispatcher } from '../helpers/kafka-dispatcher-process.js';
 import { committedOffsets, consumeAll, createTopic, endOffsets, produceRecords, randomTopic, testBrokers, type TestRecord } from '../helpers/kafka-env.js';
 import { parseKafkaEventId, startSinkServer, type SinkRequest } from '../helpers/kafka-sink-server.js';
-import { waitFor } from '../helpers/kafka-wait-for.js';
+import { waitFor } from '../../local/wait-for.js';
 
 const brokers = (): string => testBrokers();
 

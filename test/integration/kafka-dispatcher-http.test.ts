@@ -10,7 +10,7 @@ import { createDelivery, type DeliveryCounters } from '../../local/dispatcher/de
 import { createHttpSender, type HttpSender } from '../../local/dispatcher/http-sender.js';
 import { createLimiter } from '../../local/dispatcher/limiter.js';
 import { testLogger } from '../helpers/kafka-env.js';
-import { waitFor } from '../helpers/kafka-wait-for.js';
+import { waitFor } from '../../local/wait-for.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, seq: number) => void;
 

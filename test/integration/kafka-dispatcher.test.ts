@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { closeAfterTest, header, startTestDispatcher } from '../helpers/kafka-dispatcher.js';
 import { committedOffsets, createTopic, endOffsets, produceRecords, randomTopic, testBrokers, type TestRecord } from '../helpers/kafka-env.js';
 import { parseKafkaEventId, startSinkServer, type SinkRequest } from '../helpers/kafka-sink-server.js';
-import { waitFor } from '../helpers/kafka-wait-for.js';
+import { waitFor } from '../../local/wait-for.js';
 
 const brokers = (): string => testBrokers();
 

@@ -137,3 +137,13 @@ describe('schema evolution: stored with a warning, in the figures', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
+
+describe('the analytics API reads its from/to by the same rule', () => {
+  test('an offset is its UTC instant; no zone is a 400', async () => {
+    const ok = await fetch(`${stack.analyticsUrl}/api/funnel?from=2024-05-01T12:00:00.5%2B02:00&to=2024-05-01T11:00:00Z`);
+    expect(await ok.json()).toMatchObject({ range: { from: '2024-05-01T10:00:00.500Z', to: '2024-05-01T11:00:00.000Z' } });
+    const bad = await fetch(`${stack.analyticsUrl}/api/funnel?from=2024-05-01T10:00:00`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'invalid_parameter', field: 'from' });
+  });
+});

@@ -107,7 +107,7 @@ describe('Grafana dashboards', () => {
       // come: only FINAL gives the current rows (the aggregated tables use -Merge/sum instead).
       for (const p of flatten(load(file).panels)) {
         for (const t of p.targets ?? []) {
-          for (const table of ['user_sessions_realtime', 'dead_letter_events']) {
+          for (const table of ['user_sessions_realtime', 'session_funnel', 'dead_letter_events']) {
             if (t.rawSql?.includes(table)) expect(t.rawSql, p.title).toMatch(new RegExp(`${table}\\s+FINAL\\b`));
           }
         }

@@ -10,18 +10,18 @@ const key = (name: QueryName, params: Record<string, string | number>) => questi
 
 describe('question keys', () => {
   test('the per-minute queries are exactly those over the per-minute views', () => {
-    expect([...MINUTE_QUERIES].sort()).toEqual(['eventTypes', 'funnel', 'funnelByTier', 'products', 'tiers']);
+    expect([...MINUTE_QUERIES].sort()).toEqual(['eventTypes', 'eventTypesByTier', 'products', 'tiers']);
     for (const name of MINUTE_QUERIES) expect(QUERIES[name]).toMatch(/\{db\}\.(conversion_funnel|user_tier_performance|product_performance)\b/);
   });
 
   test('from is rounded down and to up to the minute, for per-minute queries only', () => {
-    expect(normaliseParams('funnel', { ...range('2026-03-02 08:00:41.123', '2026-03-02 09:00:00.001'), tier: 'Gold' }))
+    expect(normaliseParams('eventTypes', { ...range('2026-03-02 08:00:41.123', '2026-03-02 09:00:00.001'), tier: 'Gold' }))
       .toEqual({ from: '2026-03-02 08:00:00.000', to: '2026-03-02 09:01:00.000', tier: 'Gold' });
     // Already whole minutes: unchanged.
     expect(normaliseParams('tiers', range('2026-03-02 08:00:00.000', '2026-03-02 09:00:00.000')))
       .toEqual(range('2026-03-02 08:00:00.000', '2026-03-02 09:00:00.000'));
     // Raw-time queries answer to the millisecond: never rounded.
-    for (const name of ['freshness', 'sessionsSummary', 'recentSessions', 'deadLetterCounts', 'deadLetterSamples', 'journeySessions'] as const) {
+    for (const name of ['freshness', 'funnel', 'funnelByTier', 'sessionsSummary', 'recentSessions', 'deadLetterCounts', 'deadLetterSamples', 'journeySessions'] as const) {
       expect(normaliseParams(name, range('2026-03-02 08:00:41.123', '2026-03-02 09:00:00.001'))).toEqual(range('2026-03-02 08:00:41.123', '2026-03-02 09:00:00.001'));
     }
   });
@@ -60,7 +60,7 @@ describe('question keys', () => {
   });
 
   test('times before 1970 are left as they are', () => {
-    expect(normaliseParams('funnel', range('1969-12-31 23:59:30.500', '2026-03-02 09:00:00.001')))
+    expect(normaliseParams('eventTypes', range('1969-12-31 23:59:30.500', '2026-03-02 09:00:00.001')))
       .toEqual(range('1969-12-31 23:59:30.500', '2026-03-02 09:01:00.000'));
   });
 });

@@ -5,8 +5,8 @@
 import { describe, expect, test } from 'vitest';
 import { fromCents } from '../../functions/core/money.js';
 import type { EventType, UserEvent } from '../../functions/schemas/events.js';
-import { decodeOpen, encodeOpen, openSessionsOf, placeEvents, type OpenSession } from '../../functions/steps/open-sessions.js';
-import { isClosed, sessionRow, splitSessions, type SessionRules, type StoredEvent } from '../../functions/steps/sessionize.js';
+import { decodeOpen, encodeOpen, placeEvents, rowKey, withIds, type OpenSession } from '../../functions/steps/open-sessions.js';
+import { isClosed, sessionRow, splitSessions, type Session, type SessionRules, type StoredEvent } from '../../functions/steps/sessionize.js';
 import { createRandom, type Random } from '../../generator/random.js';
 import { referenceSessions } from '../../generator/reference-sessions.js';
 
@@ -57,10 +57,10 @@ function stream(arrivals: StoredEvent[], batch: number, latenessMs: number) {
   const storedByUser = new Map<string, Map<string, StoredEvent>>();
   const out = new Map<string, ReturnType<typeof sessionRow>>();
   let maxEvent = 0, watermark = 0, recomputes = 0, previous: StoredEvent[] = [];
-  let closedNow = new Map<string, OpenSession[]>(), closedBefore = closedNow;
+  const seen = new Set<string>();
   const closeUpTo = (w: number) => {
     for (const [u, list] of open) {
-      const keep = list.filter((s) => !isClosed(s, w, RULES.gapMs, RULES.maxDurationMs) || (out.set(s.session_id, sessionRow(s, true, 1, RULES)), closedNow.set(u, [...(closedNow.get(u) ?? []), s]), false));
+      const keep = list.filter((s) => !isClosed(s, w, RULES.gapMs, RULES.maxDurationMs) || (out.set(s.session_id, sessionRow(s, true, 1, RULES)), false));
       if (keep.length) open.set(u, keep); else open.delete(u);
     }
   };
@@ -73,10 +73,12 @@ function stream(arrivals: StoredEvent[], batch: number, latenessMs: number) {
       if (!m.has(e.event_id)) m.set(e.event_id, e);
     }
     for (const [user, rows] of byUser) {
-      const r = placeEvents(open.get(user) ?? [], rows, watermark, RULES, closedBefore.get(user));
+      const r = placeEvents(open.get(user) ?? [], rows, watermark, RULES, (e) => seen.has(rowKey(e)));
       if (r.kind === 'folded') { open.set(user, r.open); continue; }
       recomputes++;
-      const all = openSessionsOf([...storedByUser.get(user)!.values()], (evs, visit) => splitSessions(evs, RULES.gapMs, RULES.maxDurationMs, visit));
+      const evs = [...storedByUser.get(user)!.values()];
+      const assign = new Map<StoredEvent, Session>();
+      const all = withIds(splitSessions(evs, RULES.gapMs, RULES.maxDurationMs, (x, e) => assign.set(e, x)), evs, assign);
       for (const [id, row] of out) if (row.user_id === user) out.delete(id);
       const still = all.filter((s) => !isClosed(s, watermark, RULES.gapMs, RULES.maxDurationMs));
       for (const s of all) if (!still.includes(s)) out.set(s.session_id, sessionRow(s, true, 1, RULES));
@@ -84,9 +86,9 @@ function stream(arrivals: StoredEvent[], batch: number, latenessMs: number) {
     }
     for (const e of fresh) maxEvent = Math.max(maxEvent, e.timestampMs);
     watermark = Math.max(watermark, maxEvent - latenessMs);
-    closedNow = new Map();
     closeUpTo(watermark);
-    closedBefore = closedNow; // the next batch re-reads this one's rows
+    seen.clear(); // the next batch re-reads this one's rows, no older ones
+    for (const e of fresh) seen.add(rowKey(e));
     previous = fresh;
   }
   closeUpTo(Infinity);
@@ -143,9 +145,13 @@ describe('placeEvents', () => {
     const first = placeEvents([], [a], 0, RULES);
     if (first.kind !== 'folded') throw new Error('expected a fold');
     expect(first.open[0]!.count).toBe(1);
-    const again = placeEvents(first.open, [a], 0, RULES);
+    const seen = (e: StoredEvent) => rowKey(e) === rowKey(a);
+    const again = placeEvents(first.open, [a], 0, RULES, seen);
     expect(again).toMatchObject({ kind: 'folded', changed: [], folded: [] });
-    expect(placeEvents(first.open, [{ ...a, storedMs: a.storedMs! + 5 }], 0, RULES)).toEqual({ kind: 'recompute', reason: 'copy' });
+    expect(placeEvents(first.open, [{ ...a, storedMs: a.storedMs! + 5 }], 0, RULES, seen)).toEqual({ kind: 'recompute', reason: 'copy' });
+    // A copy with another payload, even a later timestamp, is still a copy.
+    expect(placeEvents(first.open, [{ ...a, timestampMs: a.timestampMs + 90_000, storedMs: a.storedMs! + 5 }], 0, RULES, seen)).toEqual({ kind: 'recompute', reason: 'copy' });
+    expect(placeEvents([], [a, { ...a, storedMs: a.storedMs! + 5 }], 0, RULES)).toEqual({ kind: 'recompute', reason: 'copy' });
   });
 
   test('an event older than the watermark, or sorting before the last one, is not folded', () => {

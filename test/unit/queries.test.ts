@@ -1,13 +1,13 @@
 // The analytics queries: values only ever reach ClickHouse as bound {name:Type} parameters, and
 // every table is named through {db} (the configured database, validated by loadConfig).
 import { describe, expect, test } from 'vitest';
-import { QUERIES } from '../../functions/analytics/queries.js';
+import { QUERIES, STEP_NUMBERS } from '../../functions/analytics/queries.js';
 import { FUNNEL_STEPS } from '../../functions/schemas/events.js';
 
 const TABLES = [
   'user_events_realtime', 'transactions_realtime', 'user_sessions_realtime', 'dead_letter_events', 'data_quality_warnings',
   'conversion_funnel', 'user_tier_performance', 'product_performance',
-  'late_events', 'sessionizer_state', 'user_events_sessionized',
+  'late_events', 'sessionizer_state', 'user_events_sessionized', 'session_funnel',
 ];
 // The only parameters the API binds, each always with the same ClickHouse type.
 const PARAM_TYPES: Record<string, string> = {
@@ -54,20 +54,27 @@ describe('analytics queries', () => {
     expect(text).not.toMatch(/\b\d{4}-\d{2}-\d{2}\b/);
   });
 
-  // recentUsers is always the last hour; watermark reads the sessionizer's one state row.
-  test.each(entries.filter(([name]) => name !== 'recentUsers' && name !== 'watermark'))('%s takes the [from, to) range as parameters', (_name, sql) => {
+  // recentUsers is always the last hour; sessionizerState reads the sessionizer's one state row.
+  test.each(entries.filter(([name]) => name !== 'recentUsers' && name !== 'sessionizerState'))('%s takes the [from, to) range as parameters', (_name, sql) => {
     const names = braces(sql).map((b) => b.split(':')[0]);
     expect(names).toContain('from');
     expect(names).toContain('to');
   });
 
-  test('the funnel lists exactly the funnel steps, in order', () => {
-    expect(QUERIES.funnel).toContain(`IN (${FUNNEL_STEPS.map((s) => `'${s}'`).join(', ')})`);
+  test('the ordered funnel counts every step, in order, as "at least this far", from the current sessions', () => {
+    expect(STEP_NUMBERS).toEqual(FUNNEL_STEPS.map((_, i) => i + 1));
+    for (const sql of [QUERIES.funnel, QUERIES.funnelByTier]) {
+      expect(sql).toContain(`[${FUNNEL_STEPS.map((_, i) => `countIf(funnel_step >= ${i + 1})`).join(', ')}]`);
+      expect(sql).toContain(`funnel_step = ${FUNNEL_STEPS.length}`);
+      expect(sql).toContain('{db}.session_funnel FINAL');
+    }
   });
 
   test('sessions, whose rows are versioned, are read with FINAL', () => {
-    const readers = entries.filter(([, sql]) => sql.includes('{db}.user_sessions_realtime'));
-    expect(readers.length).toBeGreaterThan(0);
-    for (const [name, sql] of readers) expect(sql, name).toContain('{db}.user_sessions_realtime FINAL');
+    for (const table of ['user_sessions_realtime', 'session_funnel']) {
+      const readers = entries.filter(([, sql]) => sql.includes(`{db}.${table}`));
+      expect(readers.length, table).toBeGreaterThan(0);
+      for (const [name, sql] of readers) expect(sql, name).toContain(`{db}.${table} FINAL`);
+    }
   });
 });

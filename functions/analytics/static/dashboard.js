@@ -179,7 +179,7 @@ function setupCharts() {
     options: {
       layout: { padding: { top: 18 } },
       scales: { y: { beginAtZero: true, ticks: { precision: 0 } }, x: { grid: { display: false }, ticks: { maxRotation: 0 } } },
-      plugins: { valueLabels: { format: () => '' }, tooltip: { callbacks: { label: (c) => `${int(c.raw)} users` } } },
+      plugins: { valueLabels: { format: () => '' }, tooltip: { callbacks: { label: (c) => `${int(c.raw)} sessions` } } },
     },
   });
   state.charts.tiers = new Chart($('tiers-chart'), {
@@ -235,18 +235,28 @@ const panels = [
     },
   },
   {
-    name: 'funnel', read: () => api('/api/funnel'),
-    draw(steps) {
-      setBars(state.charts.funnel, steps.map((s) => twoLines(s.step)), steps.map((s) => s.users), null, (_v, i) => (i === 0 ? '100 %' : pct(steps[i].conversion_from_start)));
+    // The ordered funnel, from sessions: each step counts the sessions that got at least that far in order.
+    name: 'funnel', read: () => Promise.all([api('/api/funnel'), api('/api/funnel/by-tier'), api('/api/funnel/time-to-convert')]),
+    draw([steps, byTier, convert]) {
+      setBars(state.charts.funnel, steps.map((s) => twoLines(s.step)), steps.map((s) => s.sessions), null, (_v, i) => (i === 0 ? '100 %' : pct(steps[i].conversion_from_start)));
       fill($('funnel'), steps.map((s, i) => el('tr', {},
         td(s.step),
+        td(int(s.sessions), { 'data-testid': `funnel-sessions-${s.step}` }),
         td(int(s.users), { 'data-testid': `funnel-users-${s.step}` }),
-        td(int(s.events), { 'data-testid': `funnel-events-${s.step}` }),
         td(i === 0 ? '—' : pct(s.conversion_from_previous), { 'data-testid': `funnel-step-conversion-${s.step}` }),
         td(pct(s.conversion_from_start), { 'data-testid': `funnel-conversion-${s.step}` }))), 5);
       const first = steps[0], last = steps[steps.length - 1];
       setText('kpi-visitors', int(first ? first.users : 0));
       setText('kpi-conversion', last ? pct(last.conversion_from_start) : '—');
+      const time = (t) => (t === null ? '—' : duration(t));
+      setText('funnel-median', time(convert.median_ms));
+      setText('funnel-p90', time(convert.p90_ms));
+      setText('funnel-converted', int(convert.converted));
+      fill($('funnel-tiers'), Object.entries(byTier).map(([tier, ts]) => el('tr', { 'data-tier': tier },
+        td([swatch(TIER_COLORS[tier] ?? '#64748b'), tier]),
+        ...ts.map((s) => td(int(s.sessions), { 'data-testid': `funnel-tier-${tier}-${s.step}`, title: `${pct(s.conversion_from_start)} of the first step` })),
+        td(pct(ts[ts.length - 1].conversion_from_start), { 'data-testid': `funnel-tier-conversion-${tier}` }),
+        td(time(convert.by_tier[tier]?.median_ms ?? null), { class: 'muted' }))), 8);
     },
   },
   {
@@ -345,6 +355,11 @@ const panels = [
       const t = upTo ? ms(upTo) : 0;
       setText('complete-up-to', t ? dayClock(t) : 'no events yet');
       $('freshness').title = t ? `complete up to ${upTo} UTC (${ago(t)}); newest event ${f.latest_event} UTC; last write ${f.last_stored} UTC` : '';
+      // Sessions: every event stored before the sessionizer's cursor is in its session row.
+      const c = f.sessions_complete_until ? ms(f.sessions_complete_until) : 0;
+      setText('sessions-complete', c ? dayClock(c) : 'no sessionizer run yet');
+      document.querySelector('[data-testid="sessions-complete"]').dataset.at = f.sessions_complete_until ?? '';
+      setText('sessions-lag', c ? `(${ago(c)})` : '');
       setText('late-count', int(f.late));
       setText('rejected-count', int(f.rejected));
     },
