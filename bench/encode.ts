@@ -1,5 +1,5 @@
 import { timestampMs } from '../functions/core/timestamp.js';
-import { EVENT_CE_TYPE, TRANSACTION_CE_TYPE } from '../functions/steps/decode.js';
+import { EVENT_CE_TYPE, TRANSACTION_CE_TYPE } from '../functions/cloudevents/index.js';
 import type { GeneratedRecord } from '../generator/simulate.js';
 
 /**

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { generate } from '../generator/simulate.js';
 import { createHttpClient } from './http-client.js';
 import { binaryRequest } from './encode.js';
-import { readProc } from './proc.js';
+import { readProc, readThreads, threadDelta } from './proc.js';
 import { formatProfile, summarizeProfile } from './profile.js';
 
 const { values: o } = parseArgs({
@@ -65,7 +65,7 @@ for (let i = 0; ; i++) {
 let sent = 0; let answered = 0; let failed = 0; let inFlight = 0;
 const statuses: Record<string, number> = {};
 const errors: Record<string, number> = {};
-let cpuAtWarm = 0; let atWarm = 0;
+let cpuAtWarm = 0; let atWarm = 0; let threadsAtWarm = new Map<string, number>();
 const done = new Promise<void>((resolveDone) => {
   const t0 = performance.now();
   const tick = setInterval(() => {
@@ -76,7 +76,7 @@ const done = new Promise<void>((resolveDone) => {
       void client.post(url, r.headers, r.body, 120_000).then((a) => { statuses[a.status] = (statuses[a.status] ?? 0) + 1; if (a.status !== 200) failed++; }, (err: Error) => { failed++; errors[err.message] = (errors[err.message] ?? 0) + 1; }).finally(() => {
         inFlight--;
         answered++;
-        if (answered === warmup) { cpuAtWarm = readProc(child.pid!).cpuS; atWarm = performance.now(); }
+        if (answered === warmup) { cpuAtWarm = readProc(child.pid!).cpuS; threadsAtWarm = readThreads(child.pid!); atWarm = performance.now(); }
         if (answered === total) { clearInterval(tick); resolveDone(); }
       });
     }
@@ -84,6 +84,7 @@ const done = new Promise<void>((resolveDone) => {
 });
 await done;
 const cpuEnd = readProc(child.pid!).cpuS;
+const threads = threadDelta(threadsAtWarm, readThreads(child.pid!)).slice(0, 6).map((t) => ({ ...t, us_per_event: Math.round((t.cpu_s / (total - warmup)) * 1e6) }));
 const measured = total - warmup;
 const seconds = (performance.now() - atWarm) / 1000;
 
@@ -101,6 +102,7 @@ console.log(JSON.stringify({
   impl: o.impl, rate, measured, failed, statuses, errors, seconds: Math.round(seconds * 10) / 10,
   ingest_cpu_us_per_event: Math.round(((cpuEnd - cpuAtWarm) / measured) * 1e6),
   ingest_cores: Math.round(((cpuEnd - cpuAtWarm) / seconds) * 100) / 100,
+  threads,
   lone_ms: { p50: Math.round(lone[Math.floor(lone.length / 2)]!), max: Math.round(lone[lone.length - 1]!) },
 }));
 if (o.profile) {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CloudEvent } from 'cloudevents';
+import { EVENT_CE_TYPE, KAFKA_CE_TYPE, kafkaSourceUri, TRANSACTION_CE_TYPE } from '../functions/cloudevents/index.js';
 import { EVENT_TYPES } from '../functions/schemas/events.js';
 import { encode, post, toCloudEvent, MODES, type Mode } from '../generator/cloudevents.js';
 import { generate, type GeneratedRecord } from '../generator/simulate.js';
@@ -48,7 +49,7 @@ function fileEvents(path: string): CloudEvent<unknown>[] {
     const tx = 'transaction_id' in o;
     return new CloudEvent({
       id: String(o.event_id ?? o.transaction_id ?? `${path}:${i + 1}`), source: '/speed-layer/send',
-      type: tx ? 'ecommerce.transaction.v1' : 'ecommerce.user_event.v1',
+      type: tx ? TRANSACTION_CE_TYPE : EVENT_CE_TYPE,
       ...(data === undefined ? { datacontenttype: 'text/plain', data: line } : { datacontenttype: 'application/json', data }),
     }, false);
   });
@@ -75,13 +76,14 @@ function records(): GeneratedRecord[] {
   return fail('say what to send: --example TYPE, --generate N or --file PATH');
 }
 
+/** The event as KafkaSource delivers a record of its topic (the mapping in functions/cloudevents/kafka.ts). */
 function asKafkaSource(e: CloudEvent<unknown>, i: number): CloudEvent<unknown> {
-  const topic = e.type.includes('transaction') ? 'transactions' : 'user_events';
+  const topic = e.type === TRANSACTION_CE_TYPE ? 'transactions' : 'user_events';
   const data = e.data as Record<string, unknown> | string;
   const key = typeof data === 'object' && data ? String(data.user_id ?? '') : '';
   return new CloudEvent({
-    id: `partition:0/offset:${i}`, source: `/apis/v1/namespaces/speed-layer/kafkasources/speed-layer-events#${topic}`,
-    type: 'dev.knative.kafka.event', subject: `partition:0#${i}`, key, datacontenttype: 'application/json', data: e.data,
+    id: `partition:0/offset:${i}`, source: kafkaSourceUri({ namespace: 'speed-layer', name: 'speed-layer-events' }, topic),
+    type: KAFKA_CE_TYPE, subject: `partition:0#${i}`, key, datacontenttype: 'application/json', data: e.data,
   }, false);
 }
 

@@ -2,7 +2,7 @@ import kafkajs, { type Message, type Producer } from 'kafkajs';
 import { DEAD_LETTER_PARTITIONS, DEAD_LETTER_TOPIC } from '../core/topics.js';
 import { BackpressureError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { extensionsOf, type IncomingEvent } from '../steps/decode.js';
+import { extensionsOf, toKafkaBinary, type IncomingEvent } from '../cloudevents/index.js';
 
 /**
  * Dead letters also go to a Kafka topic (when Kafka is configured), so whatever consumes rejects
@@ -64,26 +64,29 @@ export function deadLetterRecord(d: DeadLetter): Message {
     if (!cut.includes(name)) cut.push(name);
     return v.slice(0, TOPIC_ATTRIBUTE_CHARS);
   };
-  const headers: Record<string, string> = {};
+  // The event's attributes and extensions, bounded, then the why-extensions: encoded by the Kafka
+  // binding (functions/cloudevents/kafka.ts), as KafkaSink's serializer does.
+  const attributes: Record<string, string> = {};
   const core: [string, string | undefined][] = [['specversion', attrs.specversion], ['id', attrs.id], ['source', attrs.source], ['type', attrs.type], ['subject', attrs.subject], ['time', attrs.time]];
-  for (const [name, v] of core) if (v !== undefined) headers[`ce_${name}`] = bounded(name, v);
+  for (const [name, v] of core) if (v !== undefined) attributes[name] = bounded(name, v);
   const own = new Set<string>(Object.values(REASON_EXTENSIONS));
   const incoming = extensionsOf(d.event);
-  const extensions = Object.entries(incoming).filter(([name]) => !own.has(name));
+  const extensions = Object.entries(incoming).filter(([name]) => !own.has(name) && name !== 'datacontenttype');
   if (extensions.length > TOPIC_MAX_EXTENSIONS) cut.push('extensions');
-  for (const [name, v] of extensions.slice(0, TOPIC_MAX_EXTENSIONS)) headers[`ce_${name}`] = bounded(name, v);
-  headers[`ce_${REASON_EXTENSIONS.reason}`] = d.reason;
-  headers[`ce_${REASON_EXTENSIONS.detail}`] = d.detail;
-  if (d.field) headers[`ce_${REASON_EXTENSIONS.field}`] = bounded(REASON_EXTENSIONS.field, d.field);
-  if (attrs.datacontenttype !== undefined) headers['content-type'] = bounded('datacontenttype', attrs.datacontenttype);
+  for (const [name, v] of extensions.slice(0, TOPIC_MAX_EXTENSIONS)) attributes[name] = bounded(name, v);
+  attributes[REASON_EXTENSIONS.reason] = d.reason;
+  attributes[REASON_EXTENSIONS.detail] = d.detail;
+  if (d.field) attributes[REASON_EXTENSIONS.field] = bounded(REASON_EXTENSIONS.field, d.field);
+  if (attrs.datacontenttype !== undefined) attributes.datacontenttype = bounded('datacontenttype', attrs.datacontenttype);
   let value = d.event.bytes === undefined ? Buffer.from(d.event.raw) : d.event.bytes;
   if (value && value.length > TOPIC_DATA_BYTES) {
     cut.unshift('data');
     value = value.subarray(0, TOPIC_DATA_BYTES);
   }
-  if (cut.length) headers[`ce_${REASON_EXTENSIONS.truncated}`] = cut.join(',');
-  const partitionKey = incoming.partitionkey;
-  return { key: (partitionKey ?? attrs.id).slice(0, TOPIC_ATTRIBUTE_CHARS), value, headers };
+  if (cut.length) attributes[REASON_EXTENSIONS.truncated] = cut.join(',');
+  const record = toKafkaBinary({ attributes, data: value });
+  // Keyed by partitionkey as KafkaSink does, else by the CloudEvent id (see above), never null.
+  return { key: (incoming.partitionkey ?? attrs.id).slice(0, TOPIC_ATTRIBUTE_CHARS), value: record.value, headers: { ...record.headers } };
 }
 
 function recordBytes(m: Message): number {

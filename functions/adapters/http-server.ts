@@ -84,11 +84,14 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-/** A 200 answer whose bytes are known in advance (the per-record path's common answers). */
-export type PreparedAnswer = { readonly headers: readonly string[]; readonly body: Buffer };
+/**
+ * A 200 answer known in advance (the per-record path's common answers). The body stays a string:
+ * node then sends head and body as one chunk; a Buffer body goes out through writev as two.
+ */
+export type PreparedAnswer = { readonly headers: readonly string[]; readonly body: string };
 export function prepareJson(body: unknown): PreparedAnswer {
-  const bytes = Buffer.from(JSON.stringify(body));
-  return { headers: ['content-type', 'application/json; charset=utf-8', 'content-length', String(bytes.length)], body: bytes };
+  const text = JSON.stringify(body);
+  return { headers: ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(text))], body: text };
 }
 export function sendPrepared(res: ServerResponse, answer: PreparedAnswer) {
   res.writeHead(200, answer.headers as string[]);

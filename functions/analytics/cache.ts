@@ -8,7 +8,9 @@
  *   without waiting behind ClickHouse when it is busy);
  * - **miss**: otherwise the query runs.
  *
- * An answer is thus never older than `ttlMs` + `staleMs` plus the time its own query took. Failures are never
+ * An answer is never older than `maxAgeMs` (2 s by default) from the start of its query, whatever
+ * `staleMs` says: past it, a lookup joins the refresh and waits for it (issue 14: answers during
+ * ingest no older than 2 s; with npm start's 4 s of staleMs they were served up to 5 s old). Failures are never
  * kept: the requests waiting on a failed query get its error, the next one asks again. Memory is
  * bounded: expired answers are dropped, and beyond `maxEntries` answers or `maxChars` characters
  * (their JSON size) the oldest go first; an answer larger than a quarter of `maxChars` is not kept.
@@ -21,6 +23,8 @@ export interface QueryCacheOptions {
   ttlMs: number;
   /** How long past `ttlMs` an answer may still be served while it is refreshed; 0: never. */
   staleMs?: number;
+  /** No answer older than this (from its query's start) is served, stale or not. */
+  maxAgeMs?: number;
   maxEntries?: number;
   maxChars?: number;
   now?: () => number;
@@ -30,11 +34,16 @@ export interface QueryCacheOptions {
 
 export const DEFAULT_MAX_ENTRIES = 1_000;
 export const DEFAULT_MAX_CHARS = 8 * 1024 * 1024;
+/** The oldest answer the dashboard may show during ingest (issue 14's freshness bound). */
+export const MAX_ANSWER_AGE_MS = 2_000;
 
-interface Entry<T> { value: T; expires: number; chars: number }
+/** `until`: the last moment it may be served, stale or not. */
+interface Entry<T> { value: T; expires: number; until: number; chars: number }
 
 export function createQueryCache<T>(options: QueryCacheOptions) {
-  const { ttlMs, staleMs = 0, maxEntries = DEFAULT_MAX_ENTRIES, maxChars = DEFAULT_MAX_CHARS, now = Date.now, onLookup } = options;
+  const { ttlMs, staleMs = 0, maxAgeMs = MAX_ANSWER_AGE_MS, maxEntries = DEFAULT_MAX_ENTRIES, maxChars = DEFAULT_MAX_CHARS, now = Date.now, onLookup } = options;
+  // An answer whose query started at `started` may be served until then.
+  const servableUntil = (started: number) => started + Math.max(ttlMs, Math.min(ttlMs + staleMs, maxAgeMs));
   // Insertion order is (about) expiry order: every entry lives ttlMs from its query's start.
   const done = new Map<string, Entry<T>>();
   const inFlight = new Map<string, Promise<T>>();
@@ -49,17 +58,18 @@ export function createQueryCache<T>(options: QueryCacheOptions) {
 
   function sweep(t: number) {
     for (const [key, e] of done) {
-      if (e.expires + staleMs > t) break;
+      if (e.until > t) break;
       drop(key);
     }
   }
 
-  function store(key: string, value: T, expires: number) {
+  function store(key: string, value: T, started: number) {
     drop(key);
-    if (ttlMs <= 0 || expires + staleMs <= now()) return;
+    const until = servableUntil(started);
+    if (ttlMs <= 0 || until <= now()) return;
     const size = JSON.stringify(value)?.length ?? 0;
     if (size > maxChars / 4) return;
-    done.set(key, { value, expires, chars: size });
+    done.set(key, { value, expires: started + ttlMs, until, chars: size });
     chars += size;
     for (const oldest of done.keys()) {
       if (done.size <= maxEntries && chars <= maxChars) break;
@@ -72,7 +82,7 @@ export function createQueryCache<T>(options: QueryCacheOptions) {
     let loading: Promise<T>;
     try { loading = load(); } catch (err) { loading = Promise.reject(err); }
     const p = loading
-      .then((value) => { store(key, value, started + ttlMs); return value; })
+      .then((value) => { store(key, value, started); return value; })
       .finally(() => inFlight.delete(key));
     inFlight.set(key, p);
     return p;
@@ -90,7 +100,7 @@ export function createQueryCache<T>(options: QueryCacheOptions) {
       }
       const running = inFlight.get(key);
       if (e) {
-        // Past its ttl but within staleMs (sweep dropped anything older): serve it, refresh once.
+        // Past its ttl but within staleMs and maxAgeMs (sweep dropped anything older): serve it, refresh once.
         onLookup?.('stale');
         if (!running) refresh(key, load, started).catch(() => {}); // a failed refresh leaves the old answer to age out
         return Promise.resolve(e.value);

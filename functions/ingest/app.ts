@@ -8,7 +8,7 @@ import { createBatchWriter } from '../adapters/batch-writer.js';
 import { createHttpApp, prepareJson, readBody, sendJson, sendPrepared, type PreparedAnswer } from '../adapters/http-server.js';
 import type { TierCache } from '../adapters/tier-cache.js';
 import { createDeadLetterTopic } from '../adapters/dead-letter-topic.js';
-import { decodeRequest } from '../steps/decode.js';
+import { decodeRequest } from '../cloudevents/index.js';
 import { storageRejectedRows } from '../steps/storage-rejected.js';
 import { createDedupe } from '../steps/dedupe.js';
 import { createPipeline, type Outcome } from './pipeline.js';

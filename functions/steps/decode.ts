@@ -1,159 +1,12 @@
-import { isUtf8 } from 'node:buffer';
-import { EnvelopeError } from '../core/errors.js';
-import { ok, quote, reject, type Result } from '../core/result.js';
-import type { RecordKind } from './validate.js';
+import { ok, reject, type Result } from '../core/result.js';
+import type { IncomingEvent } from '../cloudevents/http.js';
 
 /**
- * Turns one HTTP request into CloudEvents, in the three modes of the CloudEvents HTTP binding
- * (binary, structured, batch). It is hand-written rather than the SDK's HTTP.toEvent because it
- * must keep each event's raw payload for the dead-letter table and must not throw on bad data
- * (the SDK parses the body eagerly); the SDK itself encodes the requests in our tests and in
- * `npm run send`, so the two are checked against each other.
+ * An event's data parsed, as a step: bad JSON is a dead-letter reason, not an exception. The
+ * CloudEvents bindings (how the event came: headers, content types) are functions/cloudevents/.
  */
-export type Attributes = {
-  id: string; source: string; type: string; specversion: string;
-  subject?: string; time?: string; datacontenttype?: string;
-  /** The Kafka record key, as KafkaSource sets it. */
-  key?: string;
-  /** The schema the producer says the data follows (validate.ts: an unknown one is a warning). */
-  dataschema?: string;
-};
-export type IncomingEvent = {
-  attrs: Attributes;
-  /** What the record kind is, from the CloudEvent type (or the Kafka topic); undefined if neither fits. */
-  kind: RecordKind | undefined;
-  /** The data as received, for the dead-letter table. */
-  raw: string;
-  /** The data already parsed (structured and batch mode carry it as JSON). */
-  parsed?: unknown;
-  /** The data bytes were not UTF-8 (raw holds them with U+FFFD in place of the bad bytes). */
-  notUtf8?: true;
-  /**
-   * The data bytes exactly as received, where `raw` (text) may not give them back: binary mode and
-   * `data_base64`; null when a structured event had no data. Absent: the UTF-8 of `raw`. For the
-   * dead-letter topic, which carries the event as it came (functions/adapters/dead-letter-topic.ts).
-   */
-  bytes?: Buffer | null;
-  /**
-   * Where the event's extension attributes are: read by `extensionsOf` only for the rare event that
-   * needs them (a dead letter), not for every event on the hot path.
-   */
-  carrier?: { headers: Headers } | { envelope: Record<string, unknown> };
-};
-
-/** More events than this in one batch request: 413 `too_many_events` (README "Bad input"). */
-export const MAX_BATCH_EVENTS = 10_000;
 /** JSON nested deeper than this is refused before anything walks it (no valid event nests beyond 5). */
 export const MAX_JSON_DEPTH = 64;
-
-export const EVENT_CE_TYPE = 'ecommerce.user_event.v1';
-export const TRANSACTION_CE_TYPE = 'ecommerce.transaction.v1';
-export const KAFKA_CE_TYPE = 'dev.knative.kafka.event';
-export const TOPIC_KIND: Record<string, RecordKind> = { user_events: 'event', transactions: 'transaction' };
-
-type Headers = Record<string, string | string[] | undefined>;
-
-export function decodeRequest(headers: Headers, body: Buffer | string): IncomingEvent[] {
-  const contentType = header(headers, 'content-type')?.toLowerCase() ?? '';
-  const notUtf8 = typeof body !== 'string' && !isUtf8(body);
-  const text = typeof body === 'string' ? body : body.toString('utf8');
-  const batch = contentType.startsWith('application/cloudevents-batch+json');
-  if (batch || contentType.startsWith('application/cloudevents+json')) {
-    // JSON text must be UTF-8 (RFC 8259 8.1); decoding would silently replace the bad bytes.
-    if (notUtf8) throw new EnvelopeError('invalid_utf8', undefined, 'the request body is not valid UTF-8');
-    const value = parseEnvelopeJson(text);
-    if (!batch) return [fromStructured(value, '')];
-    if (!Array.isArray(value)) throw new EnvelopeError('invalid_batch', undefined, 'a batch must be a JSON array of structured CloudEvents');
-    if (value.length > MAX_BATCH_EVENTS) throw new EnvelopeError('too_many_events', undefined, `a batch holds at most ${MAX_BATCH_EVENTS} events; this one holds ${value.length}`, 413);
-    return value.map((item, i) => fromStructured(item, `[${i}]`));
-  }
-  const e = fromBinary(headers, text, contentType);
-  if (typeof body !== 'string') e.bytes = body;
-  if (notUtf8) e.notUtf8 = true;
-  return [e];
-}
-
-function fromBinary(headers: Headers, raw: string, contentType: string): IncomingEvent {
-  // Plain assignments, no spreads or closures: this runs once per request on the per-record path.
-  const attrs: Attributes = {
-    specversion: requiredHeader(headers, 'ce-specversion'), id: requiredHeader(headers, 'ce-id'),
-    source: requiredHeader(headers, 'ce-source'), type: requiredHeader(headers, 'ce-type'),
-  };
-  const subject = ceHeader(headers, 'ce-subject');
-  if (subject !== undefined) attrs.subject = subject;
-  const time = ceHeader(headers, 'ce-time');
-  if (time !== undefined) attrs.time = time;
-  const key = ceHeader(headers, 'ce-key');
-  if (key !== undefined) attrs.key = key;
-  if (contentType) attrs.datacontenttype = contentType;
-  const dataschema = ceHeader(headers, 'ce-dataschema');
-  if (dataschema !== undefined) attrs.dataschema = dataschema;
-  checkSpecVersion(attrs.specversion, 'ce-specversion');
-  return { attrs, kind: kindOf(attrs), raw, carrier: { headers } };
-}
-
-function requiredHeader(headers: Headers, name: string): string {
-  const v = ceHeader(headers, name);
-  if (!v) throw new EnvelopeError('missing_attribute', name, `binary-mode CloudEvent without the ${name} header`);
-  return v;
-}
-
-/** Attributes kept in `Attributes` (or the data), not among the extensions. */
-const CORE_ATTRIBUTES = new Set(['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'data', 'data_base64']);
-/** A CloudEvents attribute name: lower-case letters and digits (so never `__proto__`). */
-const EXTENSION_NAME = /^[a-z0-9]+$/;
-
-/**
- * The extension attributes of an event (every attribute but the ones in `attrs`), by name, as
- * received: binary mode's ce-* headers percent-decoded, a structured event's numbers and booleans
- * in their canonical string form.
- */
-export function extensionsOf(e: IncomingEvent): Record<string, string> {
-  const extensions: Record<string, string> = {};
-  if (!e.carrier) return extensions;
-  if ('headers' in e.carrier) {
-    for (const name of Object.keys(e.carrier.headers)) {
-      const ext = name.toLowerCase().startsWith('ce-') ? name.slice(3).toLowerCase() : '';
-      if (!EXTENSION_NAME.test(ext) || CORE_ATTRIBUTES.has(ext)) continue;
-      const v = ceHeader(e.carrier.headers, name);
-      if (v !== undefined) extensions[ext] = v;
-    }
-    return extensions;
-  }
-  for (const [name, v] of Object.entries(e.carrier.envelope)) {
-    if (!EXTENSION_NAME.test(name) || CORE_ATTRIBUTES.has(name)) continue;
-    if (typeof v === 'string') extensions[name] = v;
-    else if (typeof v === 'number' || typeof v === 'boolean') extensions[name] = String(v);
-  }
-  return extensions;
-}
-
-function fromStructured(value: unknown, where: string): IncomingEvent {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new EnvelopeError('invalid_event', where || undefined, 'a structured CloudEvent must be a JSON object');
-  }
-  const at = (name: string) => (where ? `${where}.${name}` : name);
-  const o = value as Record<string, unknown>;
-  const str = (name: string) => (typeof o[name] === 'string' ? (o[name] as string) : undefined);
-  for (const name of ['specversion', 'id', 'source', 'type']) {
-    if (!str(name)) throw new EnvelopeError('missing_attribute', at(name), `structured CloudEvent without a string "${name}"`);
-  }
-  const attrs: Attributes = {
-    specversion: str('specversion')!, id: str('id')!, source: str('source')!, type: str('type')!,
-    ...opt('subject', str('subject')), ...opt('time', str('time')), ...opt('key', str('key')), ...opt('datacontenttype', str('datacontenttype')),
-    ...opt('dataschema', str('dataschema')),
-  };
-  checkSpecVersion(attrs.specversion, at('specversion'));
-  const ext = { carrier: { envelope: o } };
-  if (typeof o.data_base64 === 'string') {
-    const bytes = Buffer.from(o.data_base64, 'base64');
-    return { attrs, kind: kindOf(attrs), raw: bytes.toString('utf8'), bytes, ...ext, ...(isUtf8(bytes) ? {} : { notUtf8: true as const }) };
-  }
-  // A JSON payload arrives as a JSON value; a string under a non-JSON content type is the raw text.
-  const isJson = !attrs.datacontenttype || /json/i.test(attrs.datacontenttype);
-  if (typeof o.data === 'string' && !isJson) return { attrs, kind: kindOf(attrs), raw: o.data, ...ext };
-  return { attrs, kind: kindOf(attrs), raw: JSON.stringify(o.data ?? null), parsed: o.data ?? null, ...ext, ...(o.data === undefined ? { bytes: null } : {}) };
-}
 
 /** Parses the data of an event; bad JSON is a dead-letter reason, not an exception. */
 export function parseData(e: IncomingEvent): Result<unknown> {
@@ -167,29 +20,8 @@ export function parseData(e: IncomingEvent): Result<unknown> {
   }
 }
 
-export function kindOf(attrs: Attributes): RecordKind | undefined {
-  if (attrs.type === EVENT_CE_TYPE) return 'event';
-  if (attrs.type === TRANSACTION_CE_TYPE) return 'transaction';
-  if (attrs.type === KAFKA_CE_TYPE) {
-    const topic = attrs.source.slice(attrs.source.lastIndexOf('#') + 1);
-    return Object.hasOwn(TOPIC_KIND, topic) ? TOPIC_KIND[topic] : undefined;
-  }
-  return undefined;
-}
-
-function parseEnvelopeJson(text: string): unknown {
-  // JSON.parse itself copes with any depth, but whatever walks the value afterwards (JSON.stringify,
-  // ajv, a logger) recurses: 100,000 nested arrays would overflow the stack there.
-  if (depthExceeds(text, MAX_JSON_DEPTH)) throw new EnvelopeError('too_deep', undefined, `the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new EnvelopeError('invalid_json', undefined, `request body is not valid JSON: ${jsonErrorDetail(err)}`);
-  }
-}
-
 /** V8's message without the snippet of input it quotes (`Unexpected token '<', "<script>…" is not valid JSON`). */
-function jsonErrorDetail(err: unknown): string {
+export function jsonErrorDetail(err: unknown): string {
   return String((err as Error).message).replace(/, ".*"(\.\.\.)? is not valid JSON$/s, '').slice(0, 200);
 }
 
@@ -214,32 +46,4 @@ export function depthExceeds(text: string, max: number): boolean {
     }
   }
   return false;
-}
-
-function checkSpecVersion(v: string, field: string) {
-  if (v !== '1.0') throw new EnvelopeError('unsupported_specversion', field, `specversion ${quote(v)} is not supported (only 1.0)`);
-}
-
-function header(h: Headers, name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/**
- * A ce-* header's value, percent-decoded: the HTTP binding (3.1.3.2) has senders percent-encode
- * spaces, quotes, '%' and anything outside printable ASCII, as KafkaSource and our dispatcher do.
- * A value that is not valid percent-encoding is taken as it is, not refused.
- */
-function ceHeader(h: Headers, name: string): string | undefined {
-  const v = header(h, name);
-  if (v === undefined || !v.includes('%')) return v;
-  try {
-    return decodeURIComponent(v);
-  } catch {
-    return v;
-  }
-}
-
-function opt<K extends string>(k: K, v: string | undefined): { [P in K]?: string } {
-  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: string };
 }

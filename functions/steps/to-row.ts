@@ -1,10 +1,21 @@
 import type { Reject } from '../core/result.js';
 import type { Transaction, UserEvent } from '../schemas/events.js';
-import type { IncomingEvent } from './decode.js';
+import type { IncomingEvent } from '../cloudevents/index.js';
 import type { ValidRecord } from './validate.js';
 
 /** Where rows meet ClickHouse: the only place that knows the columns of sql/. */
 export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * The ISO form of a receipt time; the last one is kept, since every event of a request (and many
+ * requests in one millisecond) share it.
+ */
+let lastMs = NaN;
+let lastIso = '';
+export function isoTime(ms: number): string {
+  if (ms !== lastMs) { lastMs = ms; lastIso = new Date(ms).toISOString(); }
+  return lastIso;
+}
 
 export function eventRow(e: UserEvent, tier: string, receivedAtMs: number) {
   const x = e as Partial<Record<string, unknown>>;
@@ -14,7 +25,7 @@ export function eventRow(e: UserEvent, tier: string, receivedAtMs: number) {
     category: (x.category as string) ?? '', price: (x.price as string) ?? '0', quantity: (x.quantity as number) ?? 0,
     search_query: (x.search_query as string) ?? '', order_id: (x.order_id as string) ?? ZERO_UUID,
     device_type: e.device_type ?? '', referrer: e.referrer ?? '',
-    received_at: new Date(receivedAtMs).toISOString(),
+    received_at: isoTime(receivedAtMs),
   };
 }
 export type EventRow = ReturnType<typeof eventRow>;
@@ -25,7 +36,7 @@ export function transactionRow(t: Transaction, tier: string, receivedAtMs: numbe
     items: t.items.map((i) => ({ product_id: i.product_id, quantity: i.quantity, unit_price: i.unit_price })),
     subtotal: t.subtotal, discount: t.discount, tax: t.tax, total_amount: t.total_amount,
     currency: t.currency, payment_method: t.payment_method, status: t.status,
-    received_at: new Date(receivedAtMs).toISOString(),
+    received_at: isoTime(receivedAtMs),
   };
 }
 
@@ -33,7 +44,7 @@ export function deadLetterRow(e: IncomingEvent, r: Reject, receivedAtMs: number,
   const claimed = (data as { event_type?: unknown } | undefined)?.event_type;
   const type = typeof claimed === 'string' ? claimed : e.kind ?? '';
   return {
-    received_at: new Date(receivedAtMs).toISOString(), reason: r.reason, detail: r.detail, field: r.field ?? '',
+    received_at: isoTime(receivedAtMs), reason: r.reason, detail: r.detail, field: r.field ?? '',
     event_type: type.slice(0, 64), ce_id: e.attrs.id, ce_source: e.attrs.source, ce_type: e.attrs.type,
     ce_subject: e.attrs.subject ?? '', payload: e.raw,
   };

@@ -1,5 +1,5 @@
 import type { Producer } from 'kafkajs';
-import { toKafkaBinary, type CloudEventData } from './cloud-event.js';
+import { toKafkaBinary, type CloudEventData } from '../../functions/cloudevents/index.js';
 
 /** Why a record could not be delivered: the sink's last answer, or the transport error. */
 export interface DeliveryFailure {

@@ -1,7 +1,7 @@
 import type { Producer } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { sleep as cancellableSleep, type Cancellation } from './cancel.js';
-import { recordToCloudEvent, toBatchHttp, toBinaryHttp, type CloudEventData, type HttpMessage, type RecordRef } from './cloud-event.js';
+import { recordToCloudEvent, toBatchHttp, toBinaryHttp, type CloudEventData, type HttpMessage, type RecordRef } from '../../functions/cloudevents/index.js';
 import type { DispatcherConfig } from './config.js';
 import { describeFailure, produceDeadLetters, withErrorExtensions, type DeliveryFailure } from './dead-letter.js';
 import type { HttpSender } from './http-sender.js';

@@ -6,7 +6,7 @@ export {
 export {
   recordToCloudEvent, toBinaryHttp, toBatchHttp, toStructured, kafkaSourceUri, sanitizeExtensionName,
   KAFKA_EVENT_TYPE, BATCH_CONTENT_TYPE, type CloudEventData, type RecordRef, type SourceIdentity,
-} from './cloud-event.js';
+} from '../../functions/cloudevents/index.js';
 export { parseIsoDurationMs } from './duration.js';
 export { backoffMs, isRetryableStatus } from './retry-policy.js';
 export { OffsetTracker } from './offset-tracker.js';

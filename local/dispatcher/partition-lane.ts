@@ -1,6 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import { Cancellation, sleep } from './cancel.js';
-import type { RecordRef } from './cloud-event.js';
+import type { RecordRef } from '../../functions/cloudevents/index.js';
 import type { Deliver, Outcome } from './delivery.js';
 import type { Limiter } from './limiter.js';
 import { OffsetTracker } from './offset-tracker.js';

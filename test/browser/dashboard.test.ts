@@ -14,7 +14,7 @@ import { createAnalytics } from '../../functions/analytics/app.js';
 import { createLogger } from '../../functions/core/log.js';
 import { createMetrics } from '../../functions/core/metrics.js';
 import { EVENT_TYPES, FUNNEL_STEPS } from '../../functions/schemas/events.js';
-import { EVENT_CE_TYPE } from '../../functions/steps/decode.js';
+import { EVENT_CE_TYPE } from '../../functions/cloudevents/index.js';
 import { sendAll } from '../../generator/cloudevents.js';
 import { generate, type Generated } from '../../generator/simulate.js';
 import { startStack, waitFor, type Stack } from '../helpers/stack.js';

@@ -1,5 +1,5 @@
 import { CloudEvent } from 'cloudevents';
-import { EVENT_CE_TYPE } from '../../functions/steps/decode.js';
+import { EVENT_CE_TYPE } from '../../functions/cloudevents/index.js';
 import { encode, type HttpMessage } from '../../generator/cloudevents.js';
 import { eventAt, idOf } from '../unit/builders.js';
 import { checkDelivery, formatReport, STORED_ROWS_SQL, type FaultReport, type Sent, type StoredRow } from './fault-checker.js';

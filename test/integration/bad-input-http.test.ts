@@ -3,7 +3,7 @@
 // invalid events are dead-lettered with a reason and answered 200; nothing crashes the process.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { EVENT_CE_TYPE, TRANSACTION_CE_TYPE } from '../../functions/steps/decode.js';
+import { EVENT_CE_TYPE, TRANSACTION_CE_TYPE } from '../../functions/cloudevents/index.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { VALID_EVENTS, VALID_TRANSACTION } from '../unit/builders.js';
 

@@ -3,7 +3,7 @@
 // stored. Real embedded ClickHouse and PostgreSQL through startStack.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CloudEvent } from 'cloudevents';
-import { EVENT_CE_TYPE } from '../../functions/steps/decode.js';
+import { EVENT_CE_TYPE } from '../../functions/cloudevents/index.js';
 import { encode, post } from '../../generator/cloudevents.js';
 import { eventAt, idOf } from '../unit/builders.js';
 import { startStack, waitFor, type Stack } from '../helpers/stack.js';

@@ -1,7 +1,7 @@
 // The dispatcher's pure parts, table-tested without a broker (kept beside the Kafka tests they support).
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { encodeHeaderValue, recordToCloudEvent, toBatchHttp, toBinaryHttp } from '../../local/dispatcher/cloud-event.js';
+import { encodeHeaderValue, recordToCloudEvent, toBatchHttp, toBinaryHttp } from '../../functions/cloudevents/index.js';
 import { mergeConfigInput, parseCliArgs } from '../../local/dispatcher/cli-args.js';
 import { configInputFromJson, DispatcherConfigError, parseDispatcherConfig } from '../../local/dispatcher/config.js';
 import { errorExtensions } from '../../local/dispatcher/dead-letter.js';

@@ -4,7 +4,7 @@
 // stored with a warning and counted in the figures; strict fields still dead-lettered.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { EVENT_CE_TYPE, TRANSACTION_CE_TYPE } from '../../functions/steps/decode.js';
+import { EVENT_CE_TYPE, TRANSACTION_CE_TYPE } from '../../functions/cloudevents/index.js';
 import { startStack, waitFor, type Stack } from '../helpers/stack.js';
 import { VALID_EVENTS, VALID_TRANSACTION } from '../unit/builders.js';
 

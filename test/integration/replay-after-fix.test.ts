@@ -11,7 +11,7 @@ import { createLogger } from '../../functions/core/log.js';
 import { createMetrics } from '../../functions/core/metrics.js';
 import { listen } from '../../functions/adapters/http-server.js';
 import { createIngest } from '../../functions/ingest/app.js';
-import { EVENT_CE_TYPE } from '../../functions/steps/decode.js';
+import { EVENT_CE_TYPE } from '../../functions/cloudevents/index.js';
 import { startStack, waitFor, type Stack } from '../helpers/stack.js';
 import { VALID_EVENTS } from '../unit/builders.js';
 

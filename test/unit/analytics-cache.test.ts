@@ -2,7 +2,7 @@
 // (functions/analytics/queries.ts): equal questions share one key, different minutes do not, and
 // only the per-minute queries are rounded. Time is a fake clock: nothing here waits or measures.
 import { describe, expect, test } from 'vitest';
-import { createQueryCache, type CacheResult } from '../../functions/analytics/cache.js';
+import { createQueryCache, MAX_ANSWER_AGE_MS, type CacheResult } from '../../functions/analytics/cache.js';
 import { MINUTE_QUERIES, QUERIES, normaliseParams, question, type QueryName } from '../../functions/analytics/queries.js';
 
 const range = (from: string, to: string) => ({ from, to });
@@ -135,12 +135,44 @@ describe('the answer cache', () => {
   test('a failed refresh keeps the stale answer until it ages out', async () => {
     const { cache, advance } = setup({ ttlMs: 1_000, staleMs: 4_000 });
     await cache.get('k', () => Promise.resolve('old'));
-    advance(2_000);
+    advance(1_500);
     expect(await cache.get('k', () => Promise.reject(new Error('ClickHouse down')))).toBe('old');
     await new Promise((r) => setImmediate(r));
     expect(await cache.get('k', () => Promise.reject(new Error('ClickHouse down')))).toBe('old');
-    advance(3_000);
+    advance(500); // 2 s old: aged out (MAX_ANSWER_AGE_MS)
     await expect(cache.get('k', () => Promise.reject(new Error('ClickHouse down')))).rejects.toThrow('ClickHouse down');
+  });
+
+  test('no answer older than maxAgeMs (2 s by default) is served, whatever staleMs: past it the lookup joins the refresh', async () => {
+    const { cache, advance, lookups } = setup({ ttlMs: 1_000, staleMs: 4_000 });
+    expect(MAX_ANSWER_AGE_MS).toBe(2_000);
+    await cache.get('k', () => Promise.resolve('old'));
+    advance(1_999);
+    const refresh = deferred<string>();
+    expect(await cache.get('k', () => refresh.promise)).toBe('old'); // stale, 1.999 s old; the refresh starts
+    advance(1);
+    let answered: string | undefined;
+    const waiting = cache.get('k', () => Promise.resolve('never asked')).then((v) => { answered = v as string; return v; });
+    await Promise.resolve();
+    expect(answered).toBeUndefined(); // 2 s old: not served; it waits for the refresh in flight
+    refresh.resolve('new');
+    expect(await waiting).toBe('new');
+    expect(lookups).toEqual(['miss', 'stale', 'shared']);
+  });
+
+  test('maxAgeMs below ttlMs + staleMs bounds the stale window; above it, staleMs does', async () => {
+    for (const [maxAgeMs, servedAt, goneAt] of [[1_500, 1_499, 1_500], [10_000, 4_999, 5_000]] as const) {
+      const t0 = { t: 0 };
+      const cache = createQueryCache<string>({ ttlMs: 1_000, staleMs: 4_000, maxAgeMs, now: () => t0.t });
+      await cache.get('k', () => Promise.resolve('old'));
+      t0.t = servedAt;
+      expect(await cache.get('k', () => new Promise<string>(() => {}))).toBe('old');
+      const fresh = createQueryCache<string>({ ttlMs: 1_000, staleMs: 4_000, maxAgeMs, now: () => t0.t });
+      t0.t = 0;
+      await fresh.get('k', () => Promise.resolve('old'));
+      t0.t = goneAt;
+      expect(await fresh.get('k', () => Promise.resolve('new'))).toBe('new');
+    }
   });
 
   test('the time its query took counts against the answer', async () => {

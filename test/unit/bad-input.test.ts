@@ -3,7 +3,8 @@
 import { describe, expect, test } from 'vitest';
 import { EnvelopeError } from '../../functions/core/errors.js';
 import { quote } from '../../functions/core/result.js';
-import { decodeRequest, depthExceeds, EVENT_CE_TYPE, MAX_BATCH_EVENTS, parseData } from '../../functions/steps/decode.js';
+import { decodeRequest, EVENT_CE_TYPE, MAX_BATCH_EVENTS } from '../../functions/cloudevents/index.js';
+import { depthExceeds, parseData } from '../../functions/steps/decode.js';
 import { validateRecord } from '../../functions/steps/validate.js';
 import { NOW_MS, SKEW_MS, VALID_EVENTS } from './builders.js';
 

@@ -3,10 +3,9 @@
 import { CloudEvent, HTTP } from 'cloudevents';
 import { describe, expect, test } from 'vitest';
 import { EnvelopeError } from '../../functions/core/errors.js';
-import {
-  decodeRequest, EVENT_CE_TYPE, extensionsOf, KAFKA_CE_TYPE, kindOf, parseData, TRANSACTION_CE_TYPE, type Attributes, type IncomingEvent,
-} from '../../functions/steps/decode.js';
-import { toBinaryHttp } from '../../local/dispatcher/cloud-event.js';
+import { decodeRequest, EVENT_CE_TYPE, extensionsOf, KAFKA_CE_TYPE, kindOf, TRANSACTION_CE_TYPE, type Attributes, type IncomingEvent } from '../../functions/cloudevents/index.js';
+import { parseData } from '../../functions/steps/decode.js';
+import { toBinaryHttp } from '../../functions/cloudevents/index.js';
 import { EVENT_ID, VALID_EVENTS, VALID_TRANSACTION } from './builders.js';
 
 type Headers = Record<string, string>;

@@ -2,7 +2,7 @@
 // process, fuzz-http.test.ts over HTTP): value mutations (field deletion, duplication, type swaps,
 // huge values, random unicode, __proto__ keys, envelope attributes) and byte mutations (bit flips,
 // truncation, inserted bytes) of valid events and transactions in all three modes.
-import { EVENT_CE_TYPE, KAFKA_CE_TYPE, TRANSACTION_CE_TYPE } from '../../functions/steps/decode.js';
+import { EVENT_CE_TYPE, KAFKA_CE_TYPE, TRANSACTION_CE_TYPE } from '../../functions/cloudevents/index.js';
 import { VALID_EVENTS, VALID_TRANSACTION } from './builders.js';
 
 export type FuzzRequest = { mode: 'binary' | 'structured' | 'batch'; headers: Record<string, string>; body: Buffer };

@@ -10,7 +10,7 @@ import { REJECT_REASONS } from '../../functions/core/result.js';
 import type { BatchWriter } from '../../functions/adapters/batch-writer.js';
 import type { TierCache } from '../../functions/adapters/tier-cache.js';
 import { createPipeline, type StoredSignal } from '../../functions/ingest/pipeline.js';
-import { decodeRequest } from '../../functions/steps/decode.js';
+import { decodeRequest } from '../../functions/cloudevents/index.js';
 import { createDedupe } from '../../functions/steps/dedupe.js';
 import { fuzzRequests } from './fuzz-mutations.js';
 

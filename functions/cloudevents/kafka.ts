@@ -1,8 +1,10 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { KAFKA_EVENT_TYPE, STRUCTURED_CONTENT_TYPE, isJson, sanitizeExtensionName, type CloudEventData } from './attributes.js';
 
 /**
- * Turns a Kafka record into the CloudEvent KafkaSource sends for it, and a CloudEvent into the
- * HTTP request of the binary or batch mode. Pure: no I/O, so the shapes are table-tested.
+ * The Kafka side of the CloudEvents bindings: a Kafka record into the CloudEvent KafkaSource sends
+ * for it, and a CloudEvent into a Kafka record (binary content mode). Pure: no I/O, so the shapes
+ * are table-tested.
  *
  * A record that already is a CloudEvent (Kafka binary mode with ce_* headers, or structured mode
  * with content-type application/cloudevents+json) passes through as that event. Any other record
@@ -13,10 +15,6 @@ import type { IHeaders, KafkaMessage } from 'kafkajs';
  * cased, only [a-z0-9] kept), content-type as datacontenttype.
  */
 
-export const KAFKA_EVENT_TYPE = 'dev.knative.kafka.event';
-export const DEFAULT_CONTENT_TYPE = 'application/json';
-export const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json';
-const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json';
 
 export interface SourceIdentity {
   readonly namespace: string;
@@ -27,12 +25,6 @@ export interface RecordRef {
   readonly topic: string;
   readonly partition: number;
   readonly message: KafkaMessage;
-}
-
-export interface CloudEventData {
-  /** specversion, id, source, type and the optional attributes and extensions, as strings. */
-  readonly attributes: Readonly<Record<string, string>>;
-  readonly data: Buffer | null;
 }
 
 export function kafkaSourceUri(source: SourceIdentity, topic: string): string {
@@ -113,27 +105,6 @@ function headerEntries(headers: IHeaders | undefined): [string, string][] {
   return entries;
 }
 
-/** CloudEvents attribute names are lower-case letters and digits only. */
-export function sanitizeExtensionName(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
-}
-
-export interface HttpMessage {
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: Buffer;
-}
-
-/** Binary content mode: attributes as ce-* headers, data as the body. */
-export function toBinaryHttp(event: CloudEventData): HttpMessage {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.attributes)) {
-    if (name === 'datacontenttype') continue;
-    headers[`ce-${name}`] = encodeHeaderValue(value);
-  }
-  headers['content-type'] = event.attributes.datacontenttype ?? DEFAULT_CONTENT_TYPE;
-  return { headers, body: event.data ?? Buffer.alloc(0) };
-}
-
 /** A Kafka record: key, value and headers. */
 export interface KafkaRecord {
   readonly key: string | null;
@@ -156,46 +127,4 @@ export function toKafkaBinary(event: CloudEventData): KafkaRecord {
     headers[name === 'datacontenttype' ? 'content-type' : `ce_${name}`] = value;
   }
   return { key: event.attributes.partitionkey ?? null, value: event.data, headers };
-}
-
-/** Batch content mode: a JSON array of structured events (data inline when JSON, else data_base64). */
-export function toBatchHttp(events: readonly CloudEventData[]): HttpMessage {
-  return {
-    headers: { 'content-type': BATCH_CONTENT_TYPE },
-    body: Buffer.from(JSON.stringify(events.map(toStructured))),
-  };
-}
-
-export function toStructured(event: CloudEventData): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...event.attributes };
-  if (out.datacontenttype === undefined) out.datacontenttype = DEFAULT_CONTENT_TYPE;
-  if (event.data === null) return out;
-  if (isJson(String(out.datacontenttype))) {
-    try {
-      out.data = JSON.parse(event.data.toString('utf8'));
-      return out;
-    } catch {
-      // Not JSON after all: carry the bytes untouched.
-    }
-  }
-  out.data_base64 = event.data.toString('base64');
-  return out;
-}
-
-function isJson(contentType: string | undefined): boolean {
-  return contentType === undefined || /^application\/([\w.+-]+\+)?json\b/i.test(contentType) || /^text\/json\b/i.test(contentType);
-}
-
-/**
- * The HTTP binding percent-encodes, in header values, spaces, '"', '%' and everything outside
- * printable ASCII (as UTF-8 bytes); node's http module would otherwise refuse such values.
- */
-export function encodeHeaderValue(value: string): string {
-  if (/^[\x21\x23\x24\x26-\x7E]*$/.test(value)) return value;
-  let out = '';
-  for (const byte of Buffer.from(value, 'utf8')) {
-    const ch = String.fromCharCode(byte);
-    out += byte >= 0x21 && byte <= 0x7e && ch !== '"' && ch !== '%' ? ch : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
 }
