@@ -80,17 +80,20 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const watermark = p.watermarkMs;
 
     const rows = until > since ? await store.queryCompact<InboxRow>('inbox', { since: ch64(since), until: ch64(until), limit: maxRows }) : [];
+    const tRead = performance.now();
     if (rows.length === maxRows) until = rows[rows.length - 1]![8] - 1; // the rest of that millisecond comes next run
     const byUser = new Map<string, StoredEvent[]>();
     const keys: string[] = [];
     let maxNew = 0;
     for (const [user, id, type, ts, page, price, qty, tier, stored] of rows) {
       if (stored > until) continue;
+      // Most of a run's rows are the overlap read again: dropped here, before any work.
+      const key = rowKey({ event_id: id, storedMs: stored });
+      if (stored <= p.cursorMs && s.seen.has(key)) continue;
       let list = byUser.get(user);
       if (!list) byUser.set(user, (list = []));
-      const e: StoredEvent = { event_id: id, user_id: user, user_tier: tier, event_type: type, timestampMs: ts, page_url: page, price, quantity: qty, storedMs: stored };
-      list.push(e);
-      keys.push(rowKey(e));
+      list.push({ event_id: id, user_id: user, user_tier: tier, event_type: type, timestampMs: ts, page_url: page, price, quantity: qty, storedMs: stored });
+      keys.push(key);
       if (stored > p.cursorMs && ts > maxNew) maxNew = ts;
     }
 
@@ -123,6 +126,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       }
       recompute.set(user, from);
     }
+    const tFold = performance.now();
     let cancelled = 0;
     if (recompute.size) {
       const r = await recomputeUsers(store, recompute, { rules, watermarkMs: watermark, chunkUsers, version: v });
@@ -142,8 +146,10 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const closing = closeExpired(s, next, progress.watermarkMs, writes, v);
 
     const out = [...writes.values()];
+    const tWrite = performance.now();
     await store.insert('user_sessions_realtime', out, `sessions:${v}`);
     const doneMs = Date.now();
+    const phases = { read: Math.round(tRead - t0), fold: Math.round(tFold - tRead), recompute_and_tx: Math.round(tWrite - tFold), write: Math.round(performance.now() - tWrite) };
     // Written: now memory, progress and the rows seen move on.
     for (const [user, list] of next) {
       if (list.length) s.open.set(user, list);
@@ -168,7 +174,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const ms = performance.now() - t0;
     metrics.sessionizerRunDuration.observe(ms / 1000);
     const users = byUser.size;
-    if (users || writes.size || cancelled) log.debug({ rows: rows.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, ms: Math.round(ms) }, 'sessionizer run');
+    if (users || writes.size || cancelled) log.debug({ rows: rows.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, ms: Math.round(ms), phases }, 'sessionizer run');
     return { users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, watermarkMs: progress.watermarkMs, ms: Math.round(ms) };
   }
 
