@@ -21,7 +21,7 @@ export function createMetrics(registry = new client.Registry()) {
     duplicatesDropped: new client.Counter({ name: 'speed_layer_duplicates_dropped_total', help: 'Events dropped because their id was already seen', registers: r }),
     batchRows: new client.Histogram({ name: 'speed_layer_batch_rows', help: 'Rows per flushed micro-batch', buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000, 20000], registers: r }),
     flushDuration: new client.Histogram({ name: 'speed_layer_flush_duration_seconds', help: 'Time to write one micro-batch to ClickHouse', buckets: latency, registers: r }),
-    flushReason: new client.Counter({ name: 'speed_layer_flushes_total', help: 'Micro-batch flushes by trigger (size, age, shutdown)', labelNames: ['trigger'], registers: r }),
+    flushReason: new client.Counter({ name: 'speed_layer_flushes_total', help: 'Micro-batch flushes by trigger (size, age, idle, shutdown)', labelNames: ['trigger'], registers: r }),
     insertRetries: new client.Counter({ name: 'speed_layer_insert_retries_total', help: 'ClickHouse insert attempts retried', labelNames: ['table'], registers: r }),
     insertFailures: new client.Counter({ name: 'speed_layer_insert_failures_total', help: 'ClickHouse inserts that failed after all retries', labelNames: ['table'], registers: r }),
     processingLag: new client.Histogram({ name: 'speed_layer_processing_lag_seconds', help: 'Wall clock at receipt minus event time', buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300], registers: r }),

@@ -148,12 +148,12 @@ describe('the sessionizer: its memory is its open sessions', () => {
     expect(cm.data.SESSIONIZER_INTERVAL_MS).toBe(String(values.inputs.sessionizer.intervalMs));
   });
 
-  it('the figures docs/deploy.md and values.ts state: ~2 M open sessions at the design rate, ~490,000 (~2,450 events/s) in the budget', () => {
+  it('the figures docs/deploy.md and values.ts state: ~2 M open sessions at the design rate, ~168,000 (~840 events/s) in the budget', () => {
     expect(openSessionsAt(values.inputs.design.eventsPerSecond)).toBe(2_000_000);
-    expect(Math.round((openSessionsAt(values.inputs.design.eventsPerSecond) * SESSIONIZER_STATE.bytesPerOpenSession) / 2 ** 20)).toBe(977);
-    expect(capacity).toBe(491_520);
-    expect(openSessionsAt(2_450)).toBeLessThanOrEqual(capacity);
-    expect(openSessionsAt(2_500)).toBeGreaterThan(capacity);
+    expect(Math.round((openSessionsAt(values.inputs.design.eventsPerSecond) * SESSIONIZER_STATE.bytesPerOpenSession) / 2 ** 20)).toBe(2861);
+    expect(capacity).toBe(167_772);
+    expect(openSessionsAt(830)).toBeLessThanOrEqual(capacity);
+    expect(openSessionsAt(850)).toBeGreaterThan(capacity);
   });
 
   it('the design load\'s open sessions would not fit the pool: the budget is what it admits', () => {
