@@ -41,6 +41,11 @@ export type SessionizerOptions = Pick<Config, 'CLICKHOUSE_DATABASE' | 'SESSION_G
   maxRowsPerRun?: number;
 };
 
+/** Users folded between two turns of the event loop, and session rows per insert. */
+const YIELD_EVERY = 2_000;
+const WRITE_CHUNK = 10_000;
+const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
+
 type InboxRow = [user: string, id: string, type: EventType, ts: number, page: string, price: string, qty: number, tier: string, stored: number];
 
 export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHouseClient; metrics: Metrics; log: Logger }) {
@@ -51,7 +56,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   const overlapMs = opts.overlapMs ?? 10_000;
   const chunkUsers = opts.SESSIONIZER_CHUNK_USERS ?? 10_000;
   const snapshotMs = opts.SESSIONIZER_SNAPSHOT_MS ?? 300_000;
-  const maxRows = opts.maxRowsPerRun ?? 500_000;
+  const maxRows = opts.maxRowsPerRun ?? 200_000;
   type State = { progress: Progress; open: Map<string, OpenSession[]>; due: DueIndex; openCount: number; seen: SeenRows; lastNewDataWallMs: number; lastSnapshotWallMs: number };
   let state: State | undefined;
   let version = 0;
@@ -105,7 +110,10 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const fresh: number[] = [];
     const lateRows: Record<string, unknown>[] = [];
     const seen = (e: StoredEvent) => s.seen.has(rowKey(e));
+    let n = 0;
     for (const [user, events] of byUser) {
+      // The sessionizer may share its process with ingest (npm start): give the event loop a turn.
+      if (++n % YIELD_EVERY === 0) await yieldTurn();
       const open = s.open.get(user) ?? [];
       const r = placeEvents(open, events, watermark, rules, seen);
       if (r.kind === 'folded') {
@@ -147,7 +155,9 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
 
     const out = [...writes.values()];
     const tWrite = performance.now();
-    await store.insert('user_sessions_realtime', out, `sessions:${v}`);
+    for (let i = 0; i < out.length; i += WRITE_CHUNK) {
+      await store.insert('user_sessions_realtime', out.slice(i, i + WRITE_CHUNK), `sessions:${v}:${i}`);
+    }
     const doneMs = Date.now();
     const phases = { read: Math.round(tRead - t0), fold: Math.round(tFold - tRead), recompute_and_tx: Math.round(tWrite - tFold), write: Math.round(performance.now() - tWrite) };
     // Written: now memory, progress and the rows seen move on.
