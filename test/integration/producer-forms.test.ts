@@ -94,12 +94,12 @@ describe('schema evolution: stored with a warning, in the figures', () => {
     expect(Number(after.revenue) - Number(before.revenue)).toBeCloseTo(97.72, 2);
   });
 
-  test('an unlisted device type and an unknown field on an item: stored, warned, counted in the funnel', async () => {
+  test('an unlisted device type and an unknown field on an item: stored, warned, counted in the events by type', async () => {
     const e = { ...VALID_EVENTS.page_view, event_id: randomUUID(), user_id: randomUUID(), timestamp: now(), device_type: 'smart_tv' };
-    const pageViews = async () => (await stack.api<{ step: string; events: number }[]>(`/api/funnel?${range()}`)).find((s) => s.step === 'page_view')?.events ?? 0;
+    const pageViews = async () => (await stack.api<{ event_type: string; events: number }[]>(`/api/event-types?${range()}`)).find((s) => s.event_type === 'page_view')?.events ?? 0;
     const before = await pageViews();
     expect((await send(e)).body).toMatchObject({ stored: 1 });
-    await waitFor(async () => ((await pageViews()) === before + 1 ? true : undefined), 'the funnel');
+    await waitFor(async () => ((await pageViews()) === before + 1 ? true : undefined), 'the events by type');
     expect(await warningsOf(e.event_id)).toEqual([{ kind: 'unlisted_value', field: 'device_type', value: '"smart_tv"' }]);
     expect((await stack.query(`SELECT device_type FROM {db}.user_events_realtime WHERE event_id = {id:UUID}`, { id: e.event_id }))[0]).toEqual({ device_type: 'smart_tv' });
 
