@@ -109,13 +109,12 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const recompute = new Map<string, number>();
     const fresh: number[] = [];
     const lateRows: Record<string, unknown>[] = [];
-    const seen = (e: StoredEvent) => s.seen.has(rowKey(e));
     let n = 0;
     for (const [user, events] of byUser) {
       // The sessionizer may share its process with ingest (npm start): give the event loop a turn.
       if (++n % YIELD_EVERY === 0) await yieldTurn();
       const open = s.open.get(user) ?? [];
-      const r = placeEvents(open, events, watermark, rules, seen);
+      const r = placeEvents(open, events, watermark, rules);
       if (r.kind === 'folded') {
         if (!r.changed.length) continue;
         next.set(user, r.open);

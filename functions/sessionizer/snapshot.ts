@@ -1,6 +1,6 @@
 import { decodeOpen, encodeOpen, type OpenSession } from '../steps/open-sessions.js';
 import { createSeenRows, type SeenRows } from './seen-rows.js';
-import type { SessionStore } from './store.js';
+import { chMs, type SessionStore } from './store.js';
 
 /**
  * Snapshots of the open sessions (sessionizer_open, one partition per generation). A sessionizer
@@ -10,7 +10,6 @@ import type { SessionStore } from './store.js';
 export type Progress = { cursorMs: number; maxEventMs: number; watermarkMs: number };
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const ms = (v: string | undefined) => (v ? Date.parse(`${v.replace(' ', 'T')}Z`) : 0);
 const ROWS_PER_INSERT = 50_000;
 /** The row of a snapshot that holds the rows the last runs read (user ids are v4, never nil). */
 const SEEN_ROW = '00000000-0000-0000-0000-000000000000';
@@ -50,6 +49,6 @@ export async function loadSnapshot(store: SessionStore): Promise<{ progress: Pro
       else open.set(user, decodeOpen(user, state));
     });
     // A newer snapshot may have dropped this one while it was read: take the newer one then.
-    if (rows === Number(s.users) || attempt >= 5) return { progress: { cursorMs: ms(s.cursor), maxEventMs: ms(s.max_event), watermarkMs: ms(s.watermark) }, open, seen };
+    if (rows === Number(s.users) || attempt >= 5) return { progress: { cursorMs: chMs(s.cursor), maxEventMs: chMs(s.max_event), watermarkMs: chMs(s.watermark) }, open, seen };
   }
 }

@@ -2,8 +2,8 @@ import { byEventTime, foldEvent, openSession, startsNewSession, type Session, ty
 
 /**
  * Folding new events into a user's open sessions without reading anything back: the sessionizer's
- * common case. A row the caller has read before (the overlap of two runs re-reads a few seconds)
- * is skipped. What cannot be folded in order is answered with the reason, and the caller
+ * common case. The caller drops the rows it has read before (the overlap of two runs re-reads a
+ * few seconds; see rowKey) before asking. What cannot be folded in order is answered with the reason, and the caller
  * recomputes that user from the stored events instead: an event older than the watermark, one
  * that sorts at or before the user's last event, or a second copy of an event already folded (an
  * open session keeps a 48-bit hash of each event id it holds: a copy may carry another timestamp).
@@ -20,16 +20,14 @@ export type Placement =
 const copyOf = (s: OpenSession): OpenSession => ({ ...s, typeCounts: { ...s.typeCounts }, ids: [...s.ids] });
 
 /**
- * `open`: the user's open sessions in order; `rows`: the user's rows read this run (any order);
- * `seen`: whether a row was read (and so folded or sent to a recompute) by an earlier run.
+ * `open`: the user's open sessions in order; `rows`: the user's rows new to this run (any order).
  * Never changes `open`: on 'folded' the answer holds the user's new open sessions.
  */
-export function placeEvents(open: readonly OpenSession[], rows: readonly StoredEvent[], watermarkMs: number, rules: SessionRules, seen: (e: StoredEvent) => boolean = () => false): Placement {
+export function placeEvents(open: readonly OpenSession[], rows: readonly StoredEvent[], watermarkMs: number, rules: SessionRules): Placement {
   let next: OpenSession[] | undefined;
   const changed = new Set<OpenSession>();
   const folded: StoredEvent[] = [];
   for (const e of rows.length > 1 ? [...rows].sort(byEventTime) : rows) {
-    if (seen(e)) continue;
     const h = idHash(e.event_id);
     if ((next ?? open).some((x) => x.ids.includes(h))) return { kind: 'recompute', reason: 'copy' };
     if (e.timestampMs < watermarkMs) return { kind: 'recompute', reason: 'late' };
