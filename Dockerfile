@@ -44,4 +44,4 @@ COPY sql ./sql
 USER 10001:10001
 EXPOSE 8080
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--import", "tsx", "functions/ingest/main.ts"]
+CMD ["node", "--max-semi-space-size=32", "--import", "tsx", "functions/ingest/main.ts"]

@@ -10,6 +10,7 @@ import { say } from './bench-log.js';
 import { freePortPair, spawnNode, waitFor, type Child } from './children.js';
 import { drive, primedStream, runVerify, windowOf } from './drive.js';
 import { kafkaLoad, parseMetrics } from './helpers.js';
+import { NODE_FLAGS } from '../functions/core/node-flags.js';
 import { createHttpClient } from './http-client.js';
 import { createBatchLoad, createHttpLoad, type Load } from './load.js';
 import type { ProcMonitor } from './proc.js';
@@ -30,7 +31,7 @@ export async function runOurs(args: BenchArgs, runDir: string, procs: ProcMonito
   };
   if (args.history > 0) await storeHistory(args, runDir, dataDir, children);
   say(`starting the speed layer: node ${profileArgs('sut').join(' ')} --import tsx scripts/start.ts --rate 0 (ingest :${port}, analytics :${port + 1}, ClickHouse ${dataDir})`);
-  const sut = spawnNode('sut', ['scripts/start.ts', '--rate', '0'], { env, logFile: join(runDir, 'sut.log'), nodeArgs: profileArgs('sut') });
+  const sut = spawnNode('sut', ['scripts/start.ts', '--rate', '0'], { env, logFile: join(runDir, 'sut.log'), nodeArgs: [...NODE_FLAGS, ...profileArgs('sut')] });
   children.push(sut);
   procs.watch('sut', sut.pid);
   const probe = createHttpClient(4);
@@ -56,7 +57,7 @@ export async function runOurs(args: BenchArgs, runDir: string, procs: ProcMonito
     };
     let dReady = false;
     dispatcher = spawnNode('dispatcher', ['bench/dispatcher-proc.ts', JSON.stringify(cfg)], {
-      logFile: join(runDir, 'dispatcher.log'), nodeArgs: profileArgs('dispatcher'),
+      logFile: join(runDir, 'dispatcher.log'), nodeArgs: [...NODE_FLAGS, ...profileArgs('dispatcher')],
       onLine: (line) => {
         // Its stdout also carries the dispatcher's own (pino) log lines: stats lines are those with a state and counters.
         if (!line.startsWith('{')) return;

@@ -27,9 +27,6 @@ import { insertError } from './clickhouse-errors.js';
 export type Row = Record<string, unknown>;
 export type Batch = { id: string; tables: Map<string, Row[]>; rows: number };
 
-/** Idle seals allowed per second (steps/flush-policy.ts): each seal is one insert per table. */
-export const DEFAULT_INSERTS_PER_S = 10;
-
 export type BatchWriterOptions = {
   database: string;
   maxRows: number;
@@ -39,8 +36,8 @@ export type BatchWriterOptions = {
   maxRetries: number;
   /** Backoff between attempts; defaults to core/retry-policy.ts's INSERT_RETRY. */
   retry?: Omit<RetryPolicy, 'attemptsBeforeFailing'>;
-  /** Cap on idle seals per second (0: seal by size and age only). Default DEFAULT_INSERTS_PER_S. */
-  insertsPerS?: number;
+  /** Cap on idle seals per second, each one insert per table (0: seal by size and age only). */
+  insertsPerS: number;
   /** New rows are refused (503) while the predicted wait for their acknowledgement is longer. */
   ackBudgetMs: number;
   /** Called once the batch is stored. */
@@ -61,7 +58,7 @@ const noop = () => {};
 export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHouseClient; metrics: Metrics; log: Logger }) {
   const { ch, metrics, log } = deps;
   const retry: RetryPolicy = { ...(opts.retry ?? INSERT_RETRY), attemptsBeforeFailing: opts.maxRetries };
-  const policy: FlushPolicy = { maxRows: opts.maxRows, maxAgeMs: opts.maxAgeMs, insertsPerS: opts.insertsPerS ?? DEFAULT_INSERTS_PER_S };
+  const policy: FlushPolicy = { maxRows: opts.maxRows, maxAgeMs: opts.maxAgeMs, insertsPerS: opts.insertsPerS };
   let bucket: Bucket = fullBucket(policy, Date.now());
   let open: Pending | undefined;
   const sealed: Pending[] = [];

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createBatchWriter } from '../../functions/adapters/batch-writer.js';
 import { createLogger } from '../../functions/core/log.js';
+import { loadConfig } from '../../functions/core/config.js';
 import { createMetrics } from '../../functions/core/metrics.js';
 import { eventRow } from '../../functions/steps/to-row.js';
 import { eventAt, idOf } from '../unit/builders.js';
@@ -54,7 +55,7 @@ describe('batch writer: the speed_layer_buffered_rows gauge', () => {
 
   test('drops to 0 when the buffer is lost (abort, as a crash)', async () => {
     const metrics = createMetrics();
-    const replica = createBatchWriter({ database: stack.db, maxRows: 10_000, maxAgeMs: 5_000, bufferMaxRows: 10_000, maxRetries: 1, ackBudgetMs: 60_000 },
+    const replica = createBatchWriter({ database: stack.db, maxRows: 10_000, maxAgeMs: 5_000, bufferMaxRows: 10_000, maxRetries: 1, ackBudgetMs: 60_000, insertsPerS: loadConfig().BATCH_MAX_INSERTS_PER_S },
       { ch: stack.ch, metrics, log: createLogger('test', 'fatal') });
     const lost = replica.add({ user_events_realtime: [row(1), row(2)] }).catch((e: Error) => e.message);
     expect((await metrics.bufferedRows.get()).values[0]?.value).toBe(2);
