@@ -30,7 +30,7 @@ export async function runOurs(args: BenchArgs, runDir: string, procs: ProcMonito
     USERS_TABLE: BENCH_USERS_TABLE, KAFKA_BROKERS: '', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
   if (args.history > 0) await storeHistory(args, runDir, dataDir, children);
-  say(`starting the speed layer: node ${profileArgs('sut').join(' ')} --import tsx scripts/start.ts --rate 0 (ingest :${port}, analytics :${port + 1}, ClickHouse ${dataDir})`);
+  say(`starting the speed layer: node ${[...NODE_FLAGS, ...profileArgs('sut')].join(' ')} --import tsx scripts/start.ts --rate 0 (ingest :${port}, analytics :${port + 1}, ClickHouse ${dataDir})`);
   const sut = spawnNode('sut', ['scripts/start.ts', '--rate', '0'], { env, logFile: join(runDir, 'sut.log'), nodeArgs: [...NODE_FLAGS, ...profileArgs('sut')] });
   children.push(sut);
   procs.watch('sut', sut.pid);
