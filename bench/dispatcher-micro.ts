@@ -79,7 +79,7 @@ const config = parseDispatcherConfig({
   delivery: { retry: 5, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S', timeout: opts.timeout },
 });
 const sender = createHttpSender(config.maxInFlight);
-const counters = { attempts: 0, retries: 0, failedAttempts: 0, blockedRounds: 0 };
+const counters = { attempts: 0, retries: 0, failedAttempts: 0, failureReasons: {} as Record<string, number>, blockedRounds: 0 };
 const deliver = createDelivery(config, { sender, counters, logger: pino({ level: 'silent' }) });
 const limiter = createLimiter(config.maxInFlight);
 

@@ -12,7 +12,7 @@ const statsMs = Number(process.argv[3] ?? 250);
 const dispatcher = createDispatcher(parseDispatcherConfig(input));
 const print = () => {
   const s = dispatcher.stats();
-  process.stdout.write(`${JSON.stringify({ at: Date.now(), state: s.state, received: s.received, delivered: s.delivered, deadLettered: s.deadLettered, discarded: s.discarded, inFlight: s.inFlight, inFlightRequests: s.inFlightRequests, queued: s.queued, retries: (s as { retries?: number }).retries ?? 0, rebalances: s.rebalances })}\n`);
+  process.stdout.write(`${JSON.stringify({ at: Date.now(), state: s.state, received: s.received, delivered: s.delivered, deadLettered: s.deadLettered, discarded: s.discarded, inFlight: s.inFlight, inFlightRequests: s.inFlightRequests, queued: s.queued, retries: s.retries, failureReasons: s.failureReasons, rebalances: s.rebalances })}\n`);
 };
 let stopping = false;
 const stop = async () => {

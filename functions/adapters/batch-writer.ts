@@ -174,18 +174,20 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
     if (open && open.rows > 0) check();
   }
 
+  /**
+   * One insert per table, side by side: a batch waits for the slowest, not for the sum (each
+   * insert's fixed cost is tens of ms, and every held request waits for it). All are awaited
+   * before a failure is thrown, so a retry never overlaps an attempt still running; the tables
+   * already stored drop the retry by its token.
+   */
   async function insertAll(batch: Pending) {
-    for (const [table, rows] of batch.tables) {
-      if (rows.length === 0) continue;
-      try {
-        await ch.insert({
-          table: `${opts.database}.${table}`, values: rows, format: 'JSONEachRow',
-          clickhouse_settings: { insert_deduplication_token: `${batch.id}:${table}` },
-        });
-      } catch (err) {
-        throw insertError(err, table);
-      }
-    }
+    const tables = [...batch.tables].filter(([, rows]) => rows.length > 0);
+    const results = await Promise.allSettled(tables.map(([table, rows]) => ch.insert({
+      table: `${opts.database}.${table}`, values: rows, format: 'JSONEachRow',
+      clickhouse_settings: { insert_deduplication_token: `${batch.id}:${table}` },
+    })));
+    const failed = results.findIndex((r) => r.status === 'rejected');
+    if (failed >= 0) throw insertError((results[failed] as PromiseRejectedResult).reason, tables[failed]![0]);
   }
 
   async function writeWithRetry(batch: Pending) {

@@ -14,6 +14,8 @@ export interface DeliveryCounters {
   attempts: number;
   retries: number;
   failedAttempts: number;
+  /** Failed attempts by what failed them: the HTTP status, or the transport error's message. */
+  failureReasons: Record<string, number>;
   blockedRounds: number;
 }
 
@@ -68,6 +70,8 @@ export function createDelivery(config: DispatcherConfig, deps: DeliveryDeps) {
         failure = { error: error instanceof Error ? error.message : String(error), retryable: true };
       }
       counters.failedAttempts += 1;
+      const reason = failure.status !== undefined ? String(failure.status) : failure.error ?? 'unknown';
+      counters.failureReasons[reason] = (counters.failureReasons[reason] ?? 0) + 1;
       if (!failure.retryable) return failure;
     }
     return failure;

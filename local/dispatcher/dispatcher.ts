@@ -62,7 +62,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps 
   const kafka = createKafkaClient(config.brokers, { clientId: config.clientId, logger });
   const sender = createHttpSender(config.maxInFlight);
   const limiter = createLimiter(config.maxInFlight);
-  const counters: DeliveryCounters = { attempts: 0, retries: 0, failedAttempts: 0, blockedRounds: 0 };
+  const counters: DeliveryCounters = { attempts: 0, retries: 0, failedAttempts: 0, failureReasons: {}, blockedRounds: 0 };
   const totals = { received: 0, delivered: 0, deadLettered: 0, discarded: 0, rebalances: 0, commits: 0, commitFailures: 0 };
   const committed: Record<string, Record<number, number>> = {};
   const lanes = new Map<string, PartitionLane>();
@@ -299,6 +299,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps 
       state,
       ...totals,
       ...counters,
+      failureReasons: { ...counters.failureReasons },
       inFlight,
       inFlightRequests,
       queued,

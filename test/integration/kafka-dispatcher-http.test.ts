@@ -76,7 +76,7 @@ function record(offset: number): { topic: string; partition: number; message: Ka
 
 function delivery(sink: string, input: DispatcherConfigInput['delivery'], options: { waits?: number[]; freeSocketTimeoutMs?: number } = {}) {
   const config = parseDispatcherConfig({ bootstrapServers: '127.0.0.1:9092', topics: 't', sink, delivery: input });
-  const counters: DeliveryCounters = { attempts: 0, retries: 0, failedAttempts: 0, blockedRounds: 0 };
+  const counters: DeliveryCounters = { attempts: 0, retries: 0, failedAttempts: 0, failureReasons: {}, blockedRounds: 0 };
   const { waits } = options;
   const deliver = createDelivery(config, {
     sender: sender(16, { freeSocketTimeoutMs: options.freeSocketTimeoutMs }), counters, logger: testLogger(),
@@ -137,7 +137,7 @@ describe('dispatcher HTTP: failed attempts', () => {
     });
     const { deliver, counters } = delivery(server.url, { retry: 2, backoffDelay: 'PT0.01S', timeout: 'PT0.3S' });
     expect(await deliver([record(0)], new Cancellation())).toBe('delivered');
-    expect(counters).toMatchObject({ attempts: 2, retries: 1, failedAttempts: 1 });
+    expect(counters).toMatchObject({ attempts: 2, retries: 1, failedAttempts: 1, failureReasons: { 'no answer within 300 ms': 1 } });
     // The hung request's connection was closed by the client.
     await waitFor(() => server.closed() >= 1, { message: 'the hung connection stayed open' });
   });
@@ -157,6 +157,7 @@ describe('dispatcher HTTP: failed attempts', () => {
     expect(server.requests()).toBe(3);
     expect(server.connections()).toBe(2);
     expect(counters).toMatchObject({ attempts: 3, retries: 1, failedAttempts: 1 });
+    expect(Object.values(counters.failureReasons)).toEqual([1]);
   });
 
   it('honours Retry-After on 503 and 429 up to retryAfterMax, and ignores it without retryAfterMax (Knative default)', async () => {
