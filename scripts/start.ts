@@ -22,9 +22,9 @@ if (args.help) {
   process.exit(0);
 }
 
-// One process, one embedded engine: chDB runs parameterized queries one at a time process-wide, so
-// a dashboard would wait behind the sessionizer's reads. Answers up to 4 s past their cache time are
-// served while they refresh (ANALYTICS_STALE_MS; 0 elsewhere, where ClickHouse is a server).
+// One process, one embedded engine: the dashboard's queries share its two cores with the ingest and
+// the sessionizer. Answers past their cache time are served while they refresh (ANALYTICS_STALE_MS;
+// 0 elsewhere, where ClickHouse is a server), never older than 2 s (analytics/cache.ts).
 const config = loadConfig(process.env, {}, { ANALYTICS_STALE_MS: 4_000 });
 const log = createLogger('speed-layer', config.LOG_LEVEL);
 const layer = await composeSpeedLayer(config, { functions: ['ingest', 'analytics', 'sessionizer'], log, ownConnections: true, childLogs: true });

@@ -1,5 +1,6 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../core/config.js';
+import { bindParams } from './bind-params.js';
 
 /**
  * One ClickHouse client for the whole process: a server over HTTP when CLICKHOUSE_URL is set,
@@ -27,7 +28,18 @@ export async function createClickHouse(config: Pick<Config, 'CLICKHOUSE_URL' | '
   mkdirSync(config.CLICKHOUSE_DATA_DIR, { recursive: true });
   const { createChdbConnection } = await import('chdb/connection');
   const connection = createChdbConnection({ path: config.CLICKHOUSE_DATA_DIR });
-  return createClient({ connection, clickhouse_settings } as Parameters<typeof createClient>[0]);
+  return withBoundParams(createClient({ connection, clickhouse_settings } as Parameters<typeof createClient>[0]));
+}
+
+/** The embedded engine's client, with query parameters bound before chDB sees them (./bind-params.ts). */
+function withBoundParams(client: ClickHouseClient): ClickHouseClient {
+  const bind = <P extends { query: string; query_params?: Record<string, unknown> }>(p: P): P =>
+    p.query_params && Object.keys(p.query_params).length ? { ...p, query: bindParams(p.query, p.query_params), query_params: undefined } : p;
+  const { query, command, exec } = client;
+  client.query = ((p: Parameters<ClickHouseClient['query']>[0]) => query.call(client, bind(p))) as ClickHouseClient['query'];
+  client.command = (p) => command.call(client, bind(p));
+  client.exec = (p) => exec.call(client, bind(p));
+  return client;
 }
 
 export type { ClickHouseClient };

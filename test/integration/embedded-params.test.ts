@@ -1,0 +1,45 @@
+// The embedded engine binds query parameters in the client (functions/adapters/bind-params.ts): the
+// values come back exactly, a hostile string stays a value, and parameterized statements no longer
+// wait for each other (chDB runs its own parameterized statements one at a time per process).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createClickHouse, type ClickHouseClient } from '../../functions/adapters/clickhouse.js';
+
+let dir: string;
+let a: ClickHouseClient;
+let b: ClickHouseClient;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'embedded-params-'));
+  const config = { CLICKHOUSE_URL: '', CLICKHOUSE_USER: '', CLICKHOUSE_PASSWORD: '', CLICKHOUSE_DATA_DIR: dir };
+  [a, b] = [await createClickHouse(config), await createClickHouse(config)];
+});
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('embedded engine: parameters bound in the client', () => {
+  test('values of every type the functions use come back as given', async () => {
+    const hostile = `x'); DROP DATABASE default; --\\`;
+    const params = { s: hostile, t: '2026-12-07 05:00:00.123', u: '0b6f1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b', us: ['0b6f1e2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b'], empty: [], n: 4_294_967_295, big: [1_796_621_235_248, -1] };
+    const rows = await (await a.query({
+      query: `SELECT {s:String} AS s, toString({t:DateTime64(3, 'UTC')}) AS t, toString({u:UUID}) AS u, arrayMap(x -> toString(x), {us:Array(UUID)}) AS us,
+                     length({empty:Array(UUID)}) AS empty, {n:UInt32} AS n, {big:Array(Int64)} AS big`,
+      query_params: params, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    })).json<Record<string, unknown>>();
+    expect(rows).toEqual([{ s: hostile, t: params.t, u: params.u, us: params.us, empty: 0, n: params.n, big: params.big }]);
+    expect((await (await a.query({ query: 'SELECT count() AS n FROM system.databases WHERE name = {d:String}', query_params: { d: 'default' }, format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n).toBe('1');
+  });
+
+  test('two parameterized statements on two connections run side by side: a short one ends before a long one started first', async () => {
+    const order: string[] = [];
+    const long = a.query({ query: 'SELECT sleep(1), {x:UInt8} AS x', query_params: { x: 1 }, format: 'JSONEachRow' }).then(() => order.push('long'));
+    await new Promise((r) => setTimeout(r, 100));
+    const short = b.query({ query: 'SELECT {x:UInt8} AS x', query_params: { x: 2 }, format: 'JSONEachRow' }).then(() => order.push('short'));
+    await Promise.all([long, short]);
+    expect(order).toEqual(['short', 'long']);
+  });
+});
