@@ -1,7 +1,8 @@
 /**
  * CPU per event of the ingest process on the per-record path: one binary CloudEvent per request, as
  * KafkaSource sends, each held until its micro-batch is stored. The ingest runs as its own process
- * (`functions/ingest/main.ts`, embedded ClickHouse in a temporary folder, PostgreSQL as configured);
+ * (`functions/ingest/main.ts` with functions/core/node-flags.ts's flags, embedded ClickHouse in a
+ * temporary folder, PostgreSQL as configured);
  * this process sends open-loop at `--rate` with up to `--in-flight` requests open, and reads the
  * ingest's CPU (user + system, every thread: chDB's included) from /proc over the measured requests,
  * after a warm-up. Prints one JSON line.
@@ -22,6 +23,7 @@ import { createHttpClient } from './http-client.js';
 import { binaryRequest } from './encode.js';
 import { readProc, readThreads, threadDelta } from './proc.js';
 import { formatProfile, summarizeProfile } from './profile.js';
+import { NODE_FLAGS } from '../functions/core/node-flags.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -47,7 +49,7 @@ const requests = Array.from({ length: total + Number(o.lone) }, (_, i) => {
 
 const root = resolve(o.impl!);
 const profileDir = join(dataDir, 'profile');
-const child = spawn(process.execPath, [...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', join(root, 'functions/ingest/main.ts')], {
+const child = spawn(process.execPath, [...NODE_FLAGS, ...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', join(root, 'functions/ingest/main.ts')], {
   cwd: root, stdio: ['ignore', 'ignore', 'inherit'],
   env: { ...process.env, PORT: o.port, CLICKHOUSE_DATA_DIR: dataDir, CLICKHOUSE_DATABASE: `micro_${randomBytes(3).toString('hex')}`, LOG_LEVEL: 'warn', TIER_CACHE_WARM_MAX: '0' },
 });
