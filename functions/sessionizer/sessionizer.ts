@@ -168,7 +168,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const out = [...writes.values()];
     const tWrite = performance.now();
     for (let i = 0; i < out.length; i += WRITE_CHUNK) {
-      await store.insert('user_sessions_realtime', out.slice(i, i + WRITE_CHUNK), `sessions:${v}:${i}`);
+      await store.insertSessions(out.slice(i, i + WRITE_CHUNK), `sessions:${v}:${i}`);
     }
     const doneMs = Date.now();
     const phases = { read: Math.round(tRead - t0), fold: Math.round(tFold - tRead), recompute_and_tx: Math.round(tWrite - tFold), write: Math.round(performance.now() - tWrite) };

@@ -9,6 +9,8 @@ import { createLogger } from '../../functions/core/log.js';
 import { createMetrics } from '../../functions/core/metrics.js';
 import type { EventType, UserEvent } from '../../functions/schemas/events.js';
 import { createSessionizer } from '../../functions/sessionizer/sessionizer.js';
+import { createSessionStore, normalize } from '../../functions/sessionizer/store.js';
+import { foldEvent, openSession, sessionRow, type SessionRow } from '../../functions/steps/sessionize.js';
 import { eventRow } from '../../functions/steps/to-row.js';
 import { createRandom } from '../../generator/random.js';
 import { referenceSessions } from '../../generator/reference-sessions.js';
@@ -118,4 +120,20 @@ describe('the overlap is left out by block inside ClickHouse', () => {
     expect((await next.runOnce(T0 + 6_000)).read).toBe(10);
     await sessionsEqualReference(db, all);
   }, 120_000);
+});
+
+describe('session rows are written as TabSeparated text', () => {
+  test('pages with tabs, newlines, backslashes and quotes are stored as sent; every column as the JSON rows were', async () => {
+    const db = 'sessions_tsv';
+    await migrate(ch, db);
+    const store = createSessionStore(db, { ch, metrics: createMetrics(), log: createLogger('test', 'warn') });
+    const weird = "/search?q=a\tb\nc\\d'e\"f\u00e9\u{1F600}";
+    const start = T0 - 120_000;
+    const s = { ...openSession({ event_id: rnd.uuid(), user_id: users(1, 900)[0]!, user_tier: 'Go\tld', event_type: 'purchase', timestampMs: start, page_url: weird, price: '12.34', quantity: 2 }) };
+    foldEvent(s, { event_id: rnd.uuid(), user_id: s.user_id, user_tier: 'Go\tld', event_type: 'purchase', timestampMs: start + 5_000, page_url: '\\', price: '12.34', quantity: 2 });
+    const row = sessionRow(s, true, 7, { gapMs: 30 * 60_000, maxDurationMs: 24 * 3600_000 });
+    await store.insertSessions([row], 'tsv-test');
+    const [back] = await store.query<SessionRow>('chunkSessions', { users: [s.user_id], froms: [start], gap: 30 * 60_000 });
+    expect(normalize(back!)).toEqual(row);
+  });
 });
