@@ -19,12 +19,23 @@ export const SESSIONIZER_QUERIES = {
   /**
    * The event rows stored in the window: a primary-key range of the inbox, whatever the history.
    * Cancels (sign = -1) are left out: the sessionizer wrote them itself, deciding on the copies.
+   * The blocks already read whole in the overlap stay in ClickHouse: a block becomes visible at
+   * once, so its rows of one stored_at are read all together or not at all (see ./seen-rows.ts).
    */
   inbox: `
     SELECT toString(user_id), toString(event_id), event_type, toUnixTimestamp64Milli(timestamp), page_url, toString(price), quantity,
-           user_tier, toUnixTimestamp64Milli(stored_at)
+           user_tier, toUnixTimestamp64Milli(stored_at), _block_number
     FROM {db}.sessionizer_inbox WHERE ${WINDOW} AND sign = 1
+      AND (_block_number, toUnixTimestamp64Milli(stored_at)) NOT IN {seen:Array(Tuple(UInt64, Int64))}
     ORDER BY stored_at LIMIT {limit:UInt32}`,
+
+  /**
+   * Whether the inbox keeps each row's block number through merges (sql/079_...). Without it a
+   * merged part reports its first block for every row, and leaving blocks out could drop rows.
+   */
+  inboxBlockNumbers: `
+    SELECT count() AS n FROM system.tables
+    WHERE database = {database:String} AND name = 'sessionizer_inbox' AND engine_full LIKE '%enable_block_number_column = 1%'`,
 
   /** One snapshot of the open sessions, by user. */
   snapshot: `SELECT toString(user_id), state FROM {db}.sessionizer_open WHERE generation = {generation:UInt64}`,

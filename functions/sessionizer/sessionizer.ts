@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import { TupleParam, type ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -8,7 +8,7 @@ import { placeEvents, rowKey, type OpenSession } from '../steps/open-sessions.js
 import { DEFAULT_MAX_DURATION_MS, isClosed, nextWatermark, sessionRow, type SessionRow, type StoredEvent } from '../steps/sessionize.js';
 import { recomputeUsers } from './recompute.js';
 import { loadSnapshot, writeSnapshot, type Progress } from './snapshot.js';
-import type { SeenRows } from './seen-rows.js';
+import type { Block, SeenRows } from './seen-rows.js';
 import { createDueIndex, type DueIndex } from './due-index.js';
 import { ch64, createSessionStore } from './store.js';
 
@@ -18,7 +18,8 @@ import { ch64, createSessionStore } from './store.js';
  * however many restarts. Each run costs what its new rows and the sessions they touch cost, not
  * what history holds:
  * - the new rows come from the inbox (a copy of every stored row keyed by stored_at), a range read,
- *   with an overlap before the cursor since a slow insert can become visible late;
+ *   with an overlap before the cursor since a slow insert can become visible late; the overlap's
+ *   blocks already read are left out by ClickHouse, so JavaScript parses only new rows;
  * - each user's open sessions are held in memory and the new rows are folded into them in order
  *   (functions/steps/open-sessions.ts); closed sessions are written once and never read again;
  * - a user whose rows cannot be folded in order (late, out of order, a second copy) is recomputed
@@ -46,7 +47,7 @@ const YIELD_EVERY = 2_000;
 const WRITE_CHUNK = 10_000;
 const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
 
-type InboxRow = [user: string, id: string, type: EventType, ts: number, page: string, price: string, qty: number, tier: string, stored: number];
+type InboxRow = [user: string, id: string, type: EventType, ts: number, page: string, price: string, qty: number, tier: string, stored: number, block: number];
 
 export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHouseClient; metrics: Metrics; log: Logger }) {
   const { metrics, log } = deps;
@@ -57,7 +58,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   const chunkUsers = opts.SESSIONIZER_CHUNK_USERS ?? 10_000;
   const snapshotMs = opts.SESSIONIZER_SNAPSHOT_MS ?? 300_000;
   const maxRows = opts.maxRowsPerRun ?? 200_000;
-  type State = { progress: Progress; open: Map<string, OpenSession[]>; due: DueIndex; openCount: number; seen: SeenRows; lastNewDataWallMs: number; lastSnapshotWallMs: number };
+  type State = { progress: Progress; open: Map<string, OpenSession[]>; due: DueIndex; openCount: number; seen: SeenRows; blockNumbers: boolean; lastNewDataWallMs: number; lastSnapshotWallMs: number };
   let state: State | undefined;
   let version = 0;
   const nextVersion = (now: number) => now * 1000 + (version++ % 1000);
@@ -65,14 +66,16 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   async function load(now: number): Promise<State> {
     const t0 = performance.now();
     const { progress, open, seen } = await loadSnapshot(store);
+    const [b] = await store.query<{ n: string }>('inboxBlockNumbers', { database: opts.CLICKHOUSE_DATABASE });
+    const blockNumbers = Number(b?.n) > 0;
     let openCount = 0;
     const due = createDueIndex(rules);
     for (const [user, list] of open) {
       openCount += list.length;
       due.file(user, list);
     }
-    log.info({ users: open.size, sessions: openCount, cursor: new Date(progress.cursorMs).toISOString(), ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
-    return { progress, open, due, openCount, seen, lastNewDataWallMs: now, lastSnapshotWallMs: now };
+    log.info({ users: open.size, sessions: openCount, cursor: new Date(progress.cursorMs).toISOString(), blockNumbers, ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
+    return { progress, open, due, openCount, seen, blockNumbers, lastNewDataWallMs: now, lastSnapshotWallMs: now };
   }
 
   /** One pass; answers what it did. */
@@ -84,15 +87,25 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const since = Math.max(0, p.cursorMs - overlapMs);
     const watermark = p.watermarkMs;
 
-    const rows = until > since ? await store.queryCompact<InboxRow>('inbox', { since: ch64(since), until: ch64(until), limit: maxRows }) : [];
+    // Only on an inbox that keeps block numbers through merges: elsewhere a merged part's one number could leave out unseen rows.
+    const seenBlocks = s.blockNumbers ? s.seen.blocks().map((x) => new TupleParam(x)) : [];
+    const rows = until > since ? await store.queryCompact<InboxRow>('inbox', { since: ch64(since), until: ch64(until), limit: maxRows, seen: seenBlocks }) : [];
     const tRead = performance.now();
     if (rows.length === maxRows) until = rows[rows.length - 1]![8] - 1; // the rest of that millisecond comes next run
     const byUser = new Map<string, StoredEvent[]>();
     const keys: string[] = [];
+    const blocks: Block[] = [];
+    const blockSeen = new Set<string>();
     let maxNew = 0;
-    for (const [user, id, type, ts, page, price, qty, tier, stored] of rows) {
+    for (const [user, id, type, ts, page, price, qty, tier, stored, block] of rows) {
       if (stored > until) continue;
-      // Most of a run's rows are the overlap read again: dropped here, before any work.
+      // Rows come by stored_at: a block's rows of one stored_at mostly follow one another.
+      const last = blocks[blocks.length - 1];
+      if (s.blockNumbers && (!last || last[0] !== block || last[1] !== stored) && !blockSeen.has(`${block}@${stored}`)) {
+        blockSeen.add(`${block}@${stored}`);
+        blocks.push([block, stored]);
+      }
+      // A row of a block not left out (a late insert, or no block numbers) may still be one read before.
       const key = rowKey({ event_id: id, storedMs: stored });
       if (stored <= p.cursorMs && s.seen.has(key)) continue;
       let list = byUser.get(user);
@@ -155,7 +168,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const out = [...writes.values()];
     const tWrite = performance.now();
     for (let i = 0; i < out.length; i += WRITE_CHUNK) {
-      await store.insert('user_sessions_realtime', out.slice(i, i + WRITE_CHUNK), `sessions:${v}:${i}`);
+      await store.insertSessions(out.slice(i, i + WRITE_CHUNK), `sessions:${v}:${i}`);
     }
     const doneMs = Date.now();
     const phases = { read: Math.round(tRead - t0), fold: Math.round(tFold - tRead), recompute_and_tx: Math.round(tWrite - tFold), write: Math.round(performance.now() - tWrite) };
@@ -170,7 +183,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     s.lastNewDataWallMs = lastNewDataWallMs;
     progress.cursorMs = Math.max(p.cursorMs, until);
     s.progress = progress;
-    s.seen.add(keys, until);
+    s.seen.add(keys, until, blocks);
     s.seen.forgetBefore(progress.cursorMs - overlapMs);
     for (const stored of fresh) metrics.sessionFreshness.observe((doneMs - stored) / 1000);
     for (const r of out) if (r.is_closed && !r.is_deleted) metrics.sessionsClosed.inc({ trigger: r.closed_by });
@@ -183,8 +196,8 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const ms = performance.now() - t0;
     metrics.sessionizerRunDuration.observe(ms / 1000);
     const users = byUser.size;
-    if (users || writes.size || cancelled) log.debug({ rows: rows.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, ms: Math.round(ms), phases }, 'sessionizer run');
-    return { users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, watermarkMs: progress.watermarkMs, ms: Math.round(ms) };
+    if (users || writes.size || cancelled) log.debug({ rows: rows.length, blocks: seenBlocks.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, ms: Math.round(ms), phases }, 'sessionizer run');
+    return { read: rows.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, watermarkMs: progress.watermarkMs, ms: Math.round(ms) };
   }
 
   /**

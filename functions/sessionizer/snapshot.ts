@@ -1,5 +1,5 @@
 import { decodeOpen, encodeOpen, type OpenSession } from '../steps/open-sessions.js';
-import { createSeenRows, type SeenRows } from './seen-rows.js';
+import { createSeenRows, type Block, type SeenRows } from './seen-rows.js';
 import { chMs, type SessionStore } from './store.js';
 
 /**
@@ -45,7 +45,7 @@ export async function loadSnapshot(store: SessionStore): Promise<{ progress: Pro
     let seen = createSeenRows(), rows = 0;
     await store.queryEach<[string, string]>('snapshot', { generation: s.generation }, ([user, state]) => {
       rows++;
-      if (user === SEEN_ROW) seen = createSeenRows(JSON.parse(state) as { untilMs: number; keys: string[] }[]);
+      if (user === SEEN_ROW) seen = createSeenRows(JSON.parse(state) as { untilMs: number; keys: string[]; blocks?: Block[] }[]);
       else open.set(user, decodeOpen(user, state));
     });
     // A newer snapshot may have dropped this one while it was read: take the newer one then.

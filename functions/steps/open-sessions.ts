@@ -1,4 +1,4 @@
-import { byEventTime, foldEvent, openSession, startsNewSession, type Session, type SessionRules, type StoredEvent } from './sessionize.js';
+import { byEventTime, copyCounts, foldEvent, openSession, startsNewSession, type Session, type SessionRules, type StoredEvent } from './sessionize.js';
 
 /**
  * Folding new events into a user's open sessions without reading anything back: the sessionizer's
@@ -17,7 +17,17 @@ export type Placement =
   | { kind: 'folded'; open: OpenSession[]; changed: OpenSession[]; folded: StoredEvent[] }
   | { kind: 'recompute'; reason: 'late' | 'order' | 'copy' };
 
-const copyOf = (s: OpenSession): OpenSession => ({ ...s, typeCounts: { ...s.typeCounts }, ids: [...s.ids] });
+/** Every open session is made here, as one literal: spread copies each had a shape of their own, and the fold's reads went megamorphic. */
+export const openOf = (s: Session, ids: number[], typeCounts = s.typeCounts): OpenSession => ({
+  session_id: s.session_id, user_id: s.user_id, user_tier: s.user_tier, startMs: s.startMs, endMs: s.endMs, count: s.count,
+  typeCounts, revenueCents: s.revenueCents, entryPage: s.entryPage, exitPage: s.exitPage, endedByLogout: s.endedByLogout,
+  funnelStep: s.funnelStep, funnelAtMs: s.funnelAtMs, lastId: s.lastId, ids,
+});
+const copyOf = (s: OpenSession): OpenSession => openOf(s, s.ids.slice(), copyCounts(s.typeCounts));
+const holds = (list: readonly OpenSession[], h: number) => {
+  for (const x of list) if (x.ids.includes(h)) return true;
+  return false;
+};
 
 /**
  * `open`: the user's open sessions in order; `rows`: the user's rows new to this run (any order).
@@ -25,25 +35,28 @@ const copyOf = (s: OpenSession): OpenSession => ({ ...s, typeCounts: { ...s.type
  */
 export function placeEvents(open: readonly OpenSession[], rows: readonly StoredEvent[], watermarkMs: number, rules: SessionRules): Placement {
   let next: OpenSession[] | undefined;
-  const changed = new Set<OpenSession>();
+  const changed: OpenSession[] = [];
   const folded: StoredEvent[] = [];
   for (const e of rows.length > 1 ? [...rows].sort(byEventTime) : rows) {
     const h = idHash(e.event_id);
-    if ((next ?? open).some((x) => x.ids.includes(h))) return { kind: 'recompute', reason: 'copy' };
+    if (holds(next ?? open, h)) return { kind: 'recompute', reason: 'copy' };
     if (e.timestampMs < watermarkMs) return { kind: 'recompute', reason: 'late' };
-    next ??= open.map(copyOf);
+    if (!next) {
+      next = [];
+      for (const x of open) next.push(copyOf(x));
+    }
     let last = next[next.length - 1];
     if (last && byEventTime(e, { timestampMs: last.endMs, event_id: last.lastId } as StoredEvent) <= 0) return { kind: 'recompute', reason: 'order' };
     if (!last || startsNewSession(last, e, rules)) {
-      last = { ...openSession(e), ids: [] };
+      last = openOf(openSession(e), []);
       next.push(last);
     }
     foldEvent(last, e);
     last.ids.push(h);
-    changed.add(last);
+    if (!changed.includes(last)) changed.push(last);
     folded.push(e);
   }
-  return { kind: 'folded', open: next ?? [...open], changed: [...changed], folded };
+  return { kind: 'folded', open: next ?? [...open], changed, folded };
 }
 
 /** The key of one stored row: the same row read again has the same key, another copy does not. */
@@ -53,7 +66,7 @@ export const rowKey = (e: Pick<StoredEvent, 'event_id' | 'storedMs'>) => `${e.ev
 export function withIds(sessions: readonly Session[], events: readonly StoredEvent[], assign: Map<StoredEvent, Session>): OpenSession[] {
   const ids = new Map<Session, number[]>(sessions.map((s) => [s, []]));
   for (const e of events) ids.get(assign.get(e)!)?.push(idHash(e.event_id));
-  return sessions.map((s) => ({ ...s, ids: ids.get(s)! }));
+  return sessions.map((s) => openOf(s, ids.get(s)!));
 }
 
 /** The compact, durable form of a user's open sessions (sessionizer_open.state). */
@@ -65,10 +78,9 @@ export function encodeOpen(list: readonly OpenSession[]): string {
 }
 
 export function decodeOpen(userId: string, state: string): OpenSession[] {
-  return (JSON.parse(state) as unknown[][]).map((a) => ({
+  return (JSON.parse(state) as unknown[][]).map((a) => openOf({
     session_id: a[12] as string, user_id: userId, startMs: a[0] as number, endMs: a[1] as number, count: a[2] as number,
-    typeCounts: a[3] as Session['typeCounts'], revenueCents: a[4] as number, entryPage: a[5] as string, exitPage: a[6] as string,
+    typeCounts: copyCounts(a[3] as Session['typeCounts']), revenueCents: a[4] as number, entryPage: a[5] as string, exitPage: a[6] as string,
     user_tier: a[7] as string, endedByLogout: a[8] === 1, funnelStep: a[9] as number, funnelAtMs: a[10] as number, lastId: a[11] as string,
-    ids: a[13] as number[],
-  }));
+  }, a[13] as number[]));
 }

@@ -37,6 +37,12 @@ const zeroCounts = (): Record<EventType, number> => ({
   page_view: 0, product_view: 0, search: 0, add_to_cart: 0, purchase: 0, remove_from_cart: 0, checkout_start: 0, login: 0, logout: 0,
 });
 
+/** A copy of `c` with the literal's shape (a spread copy is a dictionary-like shape of its own). */
+export const copyCounts = (c: Record<EventType, number>): Record<EventType, number> => ({
+  page_view: c.page_view ?? 0, product_view: c.product_view ?? 0, search: c.search ?? 0, add_to_cart: c.add_to_cart ?? 0, purchase: c.purchase ?? 0,
+  remove_from_cart: c.remove_from_cart ?? 0, checkout_start: c.checkout_start ?? 0, login: c.login ?? 0, logout: c.logout ?? 0,
+});
+
 /** Whether `e`, the next event in order after `cur`'s last, starts a new session. */
 export function startsNewSession(cur: Session, e: StoredEvent, rules: SessionRules): boolean {
   return cur.endedByLogout || e.timestampMs - cur.endMs > rules.gapMs || e.timestampMs - cur.startMs >= rules.maxDurationMs;
@@ -110,7 +116,7 @@ export function sessionRow(s: Session, closed: boolean, version: number, rules?:
   return {
     session_id: s.session_id, user_id: s.user_id, user_tier: s.user_tier,
     start_time: new Date(s.startMs).toISOString(), end_time: new Date(s.endMs).toISOString(),
-    duration_ms: s.endMs - s.startMs, event_count: s.count, event_type_counts: { ...s.typeCounts },
+    duration_ms: s.endMs - s.startMs, event_count: s.count, event_type_counts: copyCounts(s.typeCounts),
     page_views: s.typeCounts.page_view, purchases: s.typeCounts.purchase, revenue: fromCents(s.revenueCents),
     converted: s.typeCounts.purchase > 0 ? 1 : 0, entry_page: s.entryPage, exit_page: s.exitPage,
     is_closed: closed ? 1 : 0, closed_by: closed ? closedBy(s, rules?.gapMs ?? DEFAULT_GAP_MS, rules?.maxDurationMs) : '', is_deleted: 0, version,
