@@ -3,6 +3,9 @@
 import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../../functions/core/config.js';
 import { carriedRate, dispatcherInFlight, MAX_IN_FLIGHT, MIN_IN_FLIGHT } from '../../scripts/start/kafka-sizing.js';
+import { dispatcherArgs } from '../../scripts/start/kafka.js';
+import { mergeConfigInput, parseCliArgs } from '../../local/dispatcher/cli-args.js';
+import { parseDispatcherConfig } from '../../local/dispatcher/config.js';
 
 const FLUSH_AGE_MS = loadConfig({}).BATCH_MAX_AGE_MS;
 
@@ -29,5 +32,16 @@ describe('dispatcherInFlight', () => {
 
   test('--rate 0 (someone else produces, at a rate unknown): the cap', () => {
     expect(dispatcherInFlight(0, FLUSH_AGE_MS)).toBe(MAX_IN_FLIGHT);
+  });
+});
+
+describe('the dispatcher process npm start -- --kafka spawns', () => {
+  test('its command line parses, as local/dispatcher/main.ts reads it, into the sized limit and KafkaSource-like delivery', () => {
+    const maxInFlight = dispatcherInFlight(5000, FLUSH_AGE_MS);
+    const cli = parseCliArgs(dispatcherArgs({ brokers: '127.0.0.1:9092', sink: 'http://127.0.0.1:8080/', maxInFlight }));
+    const config = parseDispatcherConfig(mergeConfigInput({}, cli.overrides, {}));
+    expect(config).toMatchObject({ maxInFlight, maxInFlightPerPartition: maxInFlight, ordering: 'unordered', sink: 'http://127.0.0.1:8080/', deadLetterTopic: 'dead_letter_events' });
+    expect(config.topics).toEqual(['user_events', 'transactions']);
+    expect(config.delivery).toMatchObject({ retry: 5, backoffPolicy: 'exponential', backoffDelayMs: 200 });
   });
 });
