@@ -1,3 +1,5 @@
+import { TupleParam } from '@clickhouse/client';
+
 /**
  * Query parameters bound into the SQL as typed literals: `{name:Type}` becomes `CAST(<literal> AS Type)`.
  *
@@ -8,7 +10,8 @@
  * the others. A ClickHouse server binds parameters itself and never sees this.
  *
  * Values are the ones the functions pass: strings (escaped, so a value cannot end its literal),
- * finite numbers, bigints, booleans, null and arrays of these. Anything else is refused.
+ * finite numbers, bigints, booleans, null, arrays of these and the client's TupleParam. Anything
+ * else is refused.
  */
 const PARAM = /\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}/g;
 
@@ -29,5 +32,6 @@ function literal(v: unknown, name: string): string {
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (v === null) return 'NULL';
   if (Array.isArray(v)) return `[${v.map((x) => literal(x, name)).join(', ')}]`;
+  if (v instanceof TupleParam) return `(${v.values.map((x) => literal(x, name)).join(', ')})`;
   throw new Error(`query parameter ${name}: a ${typeof v} cannot be bound`);
 }

@@ -1,5 +1,6 @@
 // Query parameters bound as typed literals for the embedded engine (functions/adapters/bind-params.ts).
 import { describe, expect, test } from 'vitest';
+import { TupleParam } from '@clickhouse/client';
 import { bindParams } from '../../functions/adapters/bind-params.js';
 
 describe('bindParams', () => {
@@ -11,6 +12,11 @@ describe('bindParams', () => {
   test('arrays, bigints, booleans and null', () => {
     expect(bindParams('{a:Array(Int64)} {e:Array(UUID)} {b:UInt64} {c:Bool} {n:Nullable(String)}', { a: [1, -2], e: [], b: 2n ** 63n, c: true, n: null }))
       .toBe(`CAST([1, -2] AS Array(Int64)) CAST([] AS Array(UUID)) CAST(9223372036854775808 AS UInt64) CAST(true AS Bool) CAST(NULL AS Nullable(String))`);
+  });
+
+  test("the client's TupleParam, alone or in an array", () => {
+    expect(bindParams('{t:Array(Tuple(UInt64, Int64))}', { t: [new TupleParam([7, 1_796_623_867_969])] }))
+      .toBe('CAST([(7, 1796623867969)] AS Array(Tuple(UInt64, Int64)))');
   });
 
   test.each([
