@@ -31,10 +31,21 @@ export async function createClickHouse(config: Pick<Config, 'CLICKHOUSE_URL' | '
   return withBoundParams(createClient({ connection, clickhouse_settings } as Parameters<typeof createClient>[0]));
 }
 
+/**
+ * ClickHouse's default limit on a statement's text; bound values (10,000 user ids) go past it, and
+ * the connection adds its FORMAT and SETTINGS clauses to the text, hence the room above.
+ */
+const MAX_QUERY_SIZE = 262_144;
+
 /** The embedded engine's client, with query parameters bound before chDB sees them (./bind-params.ts). */
 function withBoundParams(client: ClickHouseClient): ClickHouseClient {
-  const bind = <P extends { query: string; query_params?: Record<string, unknown> }>(p: P): P =>
-    p.query_params && Object.keys(p.query_params).length ? { ...p, query: bindParams(p.query, p.query_params), query_params: undefined } : p;
+  const bind = <P extends { query: string; query_params?: Record<string, unknown>; clickhouse_settings?: Record<string, unknown> }>(p: P): P => {
+    if (!p.query_params || !Object.keys(p.query_params).length) return p;
+    const query = bindParams(p.query, p.query_params);
+    const bytes = Buffer.byteLength(query);
+    const settings = bytes >= MAX_QUERY_SIZE ? { clickhouse_settings: { ...p.clickhouse_settings, max_query_size: 2 * bytes + 65_536 } } : {};
+    return { ...p, query, query_params: undefined, ...settings };
+  };
   const { query, command, exec } = client;
   client.query = ((p: Parameters<ClickHouseClient['query']>[0]) => query.call(client, bind(p))) as ClickHouseClient['query'];
   client.command = (p) => command.call(client, bind(p));

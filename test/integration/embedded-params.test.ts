@@ -34,6 +34,12 @@ describe('embedded engine: parameters bound in the client', () => {
     expect((await (await a.query({ query: 'SELECT count() AS n FROM system.databases WHERE name = {d:String}', query_params: { d: 'default' }, format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n).toBe('1');
   });
 
+  test('a bound statement past the engine\'s 256 KiB text limit runs (the sessionizer binds 10,000 user ids)', async () => {
+    const ids = Array.from({ length: 20_000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    const rows = await (await a.query({ query: 'SELECT length({ids:Array(UUID)}) AS n, toString({ids:Array(UUID)}[20000]) AS last', query_params: { ids }, format: 'JSONEachRow' })).json<{ n: string; last: string }>();
+    expect(rows).toEqual([{ n: '20000', last: ids[19_999] }]);
+  });
+
   test('two parameterized statements on two connections run side by side: a short one ends before a long one started first', async () => {
     const order: string[] = [];
     const long = a.query({ query: 'SELECT sleep(1), {x:UInt8} AS x', query_params: { x: 1 }, format: 'JSONEachRow' }).then(() => order.push('long'));
