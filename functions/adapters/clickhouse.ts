@@ -33,7 +33,7 @@ export async function createClickHouse(config: Pick<Config, 'CLICKHOUSE_URL' | '
 
 /**
  * ClickHouse's default limit on a statement's text; bound values (10,000 user ids) go past it, and
- * the connection adds its FORMAT and SETTINGS clauses to the text, hence the room above.
+ * the connection adds its FORMAT and SETTINGS clauses to the text: a bound statement gets twice its size.
  */
 const MAX_QUERY_SIZE = 262_144;
 
