@@ -10,7 +10,8 @@
  *   npx tsx bench/ingest-micro.ts [--rate 3000] [--requests 60000] [--warmup 15000] [--in-flight 10000]
  *       [--impl DIR]   (another checkout's root, to compare versions on the same machine)
  *
- * A lone-event figure is printed too: `--lone 20` events sent one after another, each answer's time.
+ * A lone-event figure is printed too: `--lone 20` events sent one after another after `--quiet 10`
+ * seconds without traffic, each answer's time.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,7 +29,7 @@ import { NODE_FLAGS } from '../functions/core/node-flags.js';
 const { values: o } = parseArgs({
   options: {
     rate: { type: 'string', default: '3000' }, requests: { type: 'string', default: '60000' }, warmup: { type: 'string', default: '15000' },
-    'in-flight': { type: 'string', default: '10000' }, impl: { type: 'string', default: '.' }, lone: { type: 'string', default: '20' },
+    'in-flight': { type: 'string', default: '10000' }, impl: { type: 'string', default: '.' }, lone: { type: 'string', default: '20' }, quiet: { type: 'string', default: '10' },
     profile: { type: 'boolean', default: false },
     port: { type: 'string', default: String(20_000 + Math.floor(Math.random() * 20_000)) },
   },
@@ -90,7 +91,9 @@ const threads = threadDelta(threadsAtWarm, readThreads(child.pid!)).slice(0, 6).
 const measured = total - warmup;
 const seconds = (performance.now() - atWarm) / 1000;
 
-// A lone event at a time: the answer's time for each.
+// A lone event at a time, as a person sends by hand: after a quiet spell (the flush policy's
+// bucket refills: BATCH_INSERT_BURST / BATCH_MAX_INSERTS_PER_S s), each sent once the last is answered.
+await new Promise((res) => setTimeout(res, Number(o.quiet) * 1000));
 const lone: number[] = [];
 for (let i = 0; i < Number(o.lone); i++) {
   const r = requests[total + i]!;

@@ -38,6 +38,8 @@ export type BatchWriterOptions = {
   retry?: Omit<RetryPolicy, 'attemptsBeforeFailing'>;
   /** Cap on idle seals per second, each one insert per table (0: seal by size and age only). */
   insertsPerS: number;
+  /** Idle seals allowed back to back before the cap applies (default insertsPerS). */
+  insertBurst?: number;
   /** New rows are refused (503) while the predicted wait for their acknowledgement is longer. */
   ackBudgetMs: number;
   /** Called once the batch is stored. */
@@ -58,7 +60,7 @@ const noop = () => {};
 export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHouseClient; metrics: Metrics; log: Logger }) {
   const { ch, metrics, log } = deps;
   const retry: RetryPolicy = { ...(opts.retry ?? INSERT_RETRY), attemptsBeforeFailing: opts.maxRetries };
-  const policy: FlushPolicy = { maxRows: opts.maxRows, maxAgeMs: opts.maxAgeMs, insertsPerS: opts.insertsPerS };
+  const policy: FlushPolicy = { maxRows: opts.maxRows, maxAgeMs: opts.maxAgeMs, insertsPerS: opts.insertsPerS, ...(opts.insertBurst ? { burst: opts.insertBurst } : {}) };
   let bucket: Bucket = fullBucket(policy, Date.now());
   let open: Pending | undefined;
   const sealed: Pending[] = [];

@@ -21,6 +21,7 @@ const ConfigSchema = Type.Object({
   BATCH_MAX_ROWS: Type.Integer({ minimum: 1, default: 10_000, description: 'flush a micro-batch at this many rows' }),
   BATCH_MAX_AGE_MS: Type.Integer({ minimum: 1, default: 2_000, description: 'or when its oldest row is this old' }),
   BATCH_MAX_INSERTS_PER_S: Type.Integer({ minimum: 0, default: 2, description: 'or at once when no insert is running, at most this many times a second per table (0: by size and age only; docs/ingest-flush.md)' }),
+  BATCH_INSERT_BURST: Type.Integer({ minimum: 1, default: 20, description: 'idle seals allowed back to back after a quiet spell, before BATCH_MAX_INSERTS_PER_S applies: events sent one at a time are each stored at once' }),
   // Back-pressure: beyond this many buffered rows, requests get 503 instead of growing memory.
   BUFFER_MAX_ROWS: Type.Integer({ minimum: 1, default: 50_000, description: 'beyond this many buffered rows, 503 (back-pressure)' }),
   INSERT_MAX_RETRIES: Type.Integer({ minimum: 0, default: 5, description: 'attempts before senders get 503 (the batch keeps retrying)' }),

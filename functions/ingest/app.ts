@@ -31,7 +31,7 @@ export function createIngest(config: Config, deps: { ch: ClickHouseClient; tiers
     {
       database: config.CLICKHOUSE_DATABASE, maxRows: config.BATCH_MAX_ROWS, maxAgeMs: config.BATCH_MAX_AGE_MS,
       bufferMaxRows: config.BUFFER_MAX_ROWS, maxRetries: config.INSERT_MAX_RETRIES,
-      ackBudgetMs: config.ACK_BUDGET_MS, insertsPerS: config.BATCH_MAX_INSERTS_PER_S,
+      ackBudgetMs: config.ACK_BUDGET_MS, insertsPerS: config.BATCH_MAX_INSERTS_PER_S, insertBurst: config.BATCH_INSERT_BURST,
       unstorable: (tables, err, now) => ({ dead_letter_events: storageRejectedRows(tables, err.cause instanceof Error ? err.cause.message : err.message, now) }),
       stored: (batch, now) => {
         for (const row of batch.tables.get('user_events_realtime') ?? []) metrics.freshness.observe(Math.max(0, now - Date.parse(row.timestamp as string)) / 1000);

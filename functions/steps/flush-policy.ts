@@ -6,16 +6,18 @@
  * - **idle**: no insert is running or queued: sealed at once, so a lone event is stored (and
  *   answered) in milliseconds; while an insert runs, rows gather and are sealed when it ends, so
  *   batches grow with the load by themselves;
- * - **rate cap**: idle seals spend a token from a bucket of `insertsPerS` tokens refilled at
- *   `insertsPerS` a second. With no token left the batch waits for one (or for size or age).
- *   Each seal is one insert per table, so no table gets more than `insertsPerS` inserts a second
- *   on average (at most 2 x `insertsPerS` in any one second) from idle seals, plus the size and
- *   age seals (at most load / maxRows + 1000 / maxAgeMs a second): ClickHouse's active parts stay
- *   bounded. `insertsPerS` 0: no idle seals, only size and age (the writer of before).
+ * - **rate cap**: idle seals spend a token from a bucket of `burst` tokens (default `insertsPerS`)
+ *   refilled at `insertsPerS` a second. With no token left the batch waits for one (or for size or
+ *   age). Each seal is one insert per table, so no table gets more than `insertsPerS` inserts a
+ *   second on average (at most `burst` + `insertsPerS` in any one second) from idle seals, plus the
+ *   size and age seals (at most load / maxRows + 1000 / maxAgeMs a second): ClickHouse's active
+ *   parts and its fixed cost per insert stay bounded, while events sent one at a time after a
+ *   quiet spell are each stored at once. `insertsPerS` 0: no idle seals, only size and age (the
+ *   writer of before).
  *
  * Pure: the writer passes the clock and its state in, and keeps the bucket this returns.
  */
-export type FlushPolicy = { maxRows: number; maxAgeMs: number; insertsPerS: number };
+export type FlushPolicy = { maxRows: number; maxAgeMs: number; insertsPerS: number; burst?: number };
 
 /** Tokens for idle seals, as of `atMs`. */
 export type Bucket = { tokens: number; atMs: number };
@@ -36,11 +38,12 @@ export type FlushDecision =
   | { seal: false; recheckMs: number | undefined; bucket: Bucket };
 
 /** A full bucket: what a writer starts with. */
-export const fullBucket = (policy: FlushPolicy, nowMs: number): Bucket => ({ tokens: policy.insertsPerS, atMs: nowMs });
+const capacity = (policy: FlushPolicy) => (policy.insertsPerS > 0 ? policy.burst ?? policy.insertsPerS : 0);
+export const fullBucket = (policy: FlushPolicy, nowMs: number): Bucket => ({ tokens: capacity(policy), atMs: nowMs });
 
 function refill(policy: FlushPolicy, b: Bucket, nowMs: number): Bucket {
   const elapsed = Math.max(0, nowMs - b.atMs);
-  return { tokens: Math.min(policy.insertsPerS, b.tokens + (elapsed * policy.insertsPerS) / 1000), atMs: nowMs };
+  return { tokens: Math.min(capacity(policy), b.tokens + (elapsed * policy.insertsPerS) / 1000), atMs: nowMs };
 }
 
 export function decideFlush(policy: FlushPolicy, i: FlushInput): FlushDecision {

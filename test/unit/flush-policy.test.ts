@@ -46,6 +46,21 @@ describe('decideFlush', () => {
     expect(decideFlush(policy, at({ bucket: d.bucket }))).toMatchObject({ seal: false, recheckMs: 100 });
   });
 
+  test('a burst: after a quiet spell `burst` lone events in a row are each sealed at once, then the cap holds', () => {
+    const bursty: FlushPolicy = { ...policy, insertsPerS: 2, burst: 20 };
+    let bucket = fullBucket(bursty, 0);
+    const seals: number[] = [];
+    for (let t = 0; t < 5_000; t += 50) { // one event every 50 ms, each answered before the next
+      const d = decideFlush(bursty, { nowMs: t, rows: 1, firstAtMs: t, busy: false, bucket });
+      bucket = d.bucket;
+      if (d.seal) seals.push(t);
+    }
+    expect(seals.slice(0, 20)).toEqual(Array.from({ length: 20 }, (_, i) => i * 50));
+    // From then on, 2 a second: the 20 tokens are spent, plus what 5 s refill.
+    expect(seals.length).toBeLessThanOrEqual(20 + 2 * 5);
+    expect(decideFlush(bursty, at({ rows: 0, bucket: { tokens: 0, atMs: 0 } })).bucket.tokens).toBe(20);
+  });
+
   test('the bucket never holds more than one second of tokens', () => {
     expect(decideFlush(policy, at({ rows: 0, bucket: { tokens: 3, atMs: 0 } })).bucket.tokens).toBe(10);
   });
