@@ -57,8 +57,9 @@ async function spawnDispatcher(args: string[], log: Logger) {
   const main = fileURLToPath(new URL('../../local/dispatcher/main.ts', import.meta.url));
   const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', main, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let stopping = false;
+  // Ctrl-C reaches the dispatcher too (one process group): it drains and exits 0 on its own.
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-    if (!stopping) log.error({ code }, 'the dispatcher exited; records are no longer delivered (see its log above)');
+    if (!stopping && code !== 0) log.error({ code }, 'the dispatcher exited; records are no longer delivered (see its log above)');
     resolve(code);
   }));
   const running = new Promise<void>((resolve, reject) => {
