@@ -69,7 +69,7 @@ try {
 process.stdout.write(`dispatcher running: ${config.topics.join(',')} -> ${config.sink}\n`);
 if (statsIntervalMs > 0) {
   setInterval(() => {
-    const { state, received, delivered, deadLettered, discarded, inFlight, queued, retries, blockedRounds } = dispatcher.stats();
-    logger.info({ state, received, delivered, deadLettered, discarded, inFlight, queued, retries, blockedRounds }, 'stats');
+    const { state, received, delivered, deadLettered, discarded, inFlight, queued, retries, failureReasons, blockedRounds } = dispatcher.stats();
+    logger.info({ state, received, delivered, deadLettered, discarded, inFlight, queued, retries, failureReasons, blockedRounds }, 'stats');
   }, statsIntervalMs).unref();
 }
