@@ -2,12 +2,10 @@ import { loadConfig } from '../functions/core/config.js';
 import { composeSpeedLayer } from '../functions/core/compose.js';
 import { createLogger } from '../functions/core/log.js';
 import { listen } from '../functions/adapters/http-server.js';
-import { encode, toCloudEvent, post } from '../generator/cloudevents.js';
-import { createLiveShop } from '../generator/live.js';
-import type { GeneratedRecord } from '../generator/simulate.js';
 import { parseStartArgs, START_USAGE } from './start/args.js';
 import { kcatLine, startKafkaPath } from './start/kafka.js';
 import { createShutdown } from './start/shutdown.js';
+import { spawnShop } from './start/shop.js';
 import { startStatusLine } from './start/status.js';
 
 /**
@@ -35,53 +33,15 @@ const analyticsPort = Number(config.PORT) === 8080 ? 8081 : config.PORT + 1;
 const servers = [await listen(ingest.handler, ingestPort), await listen(analytics.app, analyticsPort)];
 const ingestUrl = `http://127.0.0.1:${ingestPort}/`;
 
-// The live shop: its users go to PostgreSQL first (5 % left out, so their tier is `unknown`).
-const shop = args.rate > 0 ? createLiveShop({ seed: args.seed, rate: args.rate }) : undefined;
-if (shop) {
-  await tiers.source.upsert(shop.users.filter((u) => u.inPostgres).map((u) => ({ user_id: u.user_id, tier: u.tier }))).catch((err) => log.warn({ err: err.message }, 'could not seed users into PostgreSQL'));
-  await tiers.tiers.warm();
-}
-
-let stopping = false;
+// The live shop, a process of its own (./start/shop.ts), seeds its users into PostgreSQL while
+// the broker starts; the tier cache is warmed with them before the first event arrives.
+const shopReady = args.rate > 0
+  ? spawnShop({ seed: args.seed, rate: args.rate, databaseUrl: config.DATABASE_URL, usersTable: config.USERS_TABLE, logLevel: config.LOG_LEVEL }, log)
+  : undefined;
 const kafka = args.kafka ? await startKafkaPath(config, { rate: args.rate, ingestUrl, log }) : undefined;
-let send: (records: GeneratedRecord[]) => Promise<void> = async () => {};
-if (kafka) {
-  send = (records) => kafka.send(records);
-} else if (shop) {
-  // Many requests in flight: each is answered only once its batch is stored. Bounded, so a
-  // ClickHouse that hangs cannot pile up requests without end.
-  let inFlight = 0;
-  const postOne = async (msg: ReturnType<typeof encode>) => {
-    inFlight++;
-    try {
-      const r = await post(ingestUrl, msg);
-      if (r.status !== 200 && r.status !== 503) log.warn({ status: r.status, body: r.body }, 'ingest answered');
-    } catch (err) {
-      if (!stopping) log.warn({ err: (err as Error).message }, 'send failed');
-    } finally {
-      inFlight--;
-    }
-  };
-  send = async (records) => {
-    if (args.mode === 'batch') {
-      for (let i = 0; i < records.length; i += 1000) if (inFlight < 2_000) void postOne(encode('batch', records.slice(i, i + 1000).map((r) => toCloudEvent(r))));
-    } else {
-      for (const r of records) if (inFlight < 2_000) void postOne(encode(args.mode, [toCloudEvent(r)]));
-    }
-  };
-}
-
-// What fell due while the layer was starting (seeding the users of a high rate takes minutes) is
-// skipped, not sent as one burst; each tick then sends at most 3x its share, so a stall catches
-// up without flooding the ingest.
-if (shop) log.info({ skipped: shop.due(Date.now()).length }, 'live shop: records due during start-up skipped');
-const perTickMax = Math.ceil((args.rate / 10) * 3);
-let generated = 0;
-const tick = shop ? setInterval(() => {
-  const due = shop.due(Date.now(), perTickMax);
-  generated += due.length;
-  void send(due).catch((err) => log.warn({ err: (err as Error).message }, 'send failed'));
-}, 100) : undefined;
+const shop = await shopReady;
+if (shop) await tiers.tiers.warm();
+shop?.go(kafka ? { kind: 'kafka', brokers: kafka.brokers } : { kind: 'http', url: ingestUrl, mode: args.mode });
 
 // Live figures; a ClickHouse outage is reported on the line (503s from the ingest are expected then).
 const status = startStatusLine({
@@ -107,13 +67,13 @@ const shutdown = createShutdown({
   print: (line) => console.log(line),
   exit: (code) => process.exit(code),
   steps: [
-    { name: 'stop generating', run: () => { stopping = true; console.log('stopping: flushing buffered events…'); if (tick) clearInterval(tick); status.stop(); } },
+    { name: 'stop generating', run: async () => { console.log('stopping: flushing buffered events…'); status.stop(); await shop?.stop(); } },
     { name: 'stop Kafka', run: () => kafka?.stop() },
     { name: 'close the servers', run: () => { for (const s of servers) { s.close(); s.closeAllConnections(); } } },
     { name: 'flush the ingest', run: () => layer.closeIngest() },
     { name: 'a last sessionizer run', run: () => layer.sessionizer!.runOnce() },
     { name: 'close the functions and connections', run: () => layer.close() },
-    { name: 'report', run: () => console.log(`stopped; ${generated} events generated this run`) },
+    { name: 'report', run: () => console.log(`stopped; ${shop?.generated() ?? 0} events generated this run`) },
   ],
 });
 process.on('SIGINT', () => void shutdown.onSignal('SIGINT'));

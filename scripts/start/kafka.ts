@@ -3,38 +3,30 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../../functions/core/config.js';
 import { NODE_FLAGS } from '../../functions/core/node-flags.js';
 import type { Logger } from '../../functions/core/log.js';
-import { byTopic } from '../../generator/kafka-records.js';
-import type { GeneratedRecord } from '../../generator/simulate.js';
 import { dispatcherInFlight } from './kafka-sizing.js';
 
 /**
  * `npm start -- --kafka`: a local KRaft broker (unless KAFKA_BROKERS names one), the topics, and
  * the KafkaSource-like dispatcher delivering user_events and transactions to the ingest, whether
- * or not the generator produces (with --rate 0 someone else does: kcatLine says how).
+ * or not the live shop (./shop.ts) produces (with --rate 0 someone else does: kcatLine says how).
  *
  * The dispatcher runs as a process of its own (`npm run dispatcher`), as KafkaSource runs apart
  * from the ingest in the cluster: in the same process its ~120 µs of JavaScript per record shared
  * the ingest's one event loop, and `--rate 5000` stored ~300 events/s.
  */
 export async function startKafkaPath(config: Config, opts: { rate: number; ingestUrl: string; log: Logger }) {
-  const { startKafkaBroker, ensureTopics, createEventProducer } = await import('../../local/kafka/index.js');
+  const { startKafkaBroker, ensureTopics } = await import('../../local/kafka/index.js');
   const { log } = opts;
   const broker = config.KAFKA_BROKERS ? undefined : await startKafkaBroker({ logger: log.child({ fn: 'kafka' }) });
   const brokers = config.KAFKA_BROKERS || broker!.brokers;
   await ensureTopics(brokers);
   const maxInFlight = dispatcherInFlight(opts.rate, config.BATCH_MAX_AGE_MS);
   const dispatcher = await spawnDispatcher(dispatcherArgs({ brokers, sink: opts.ingestUrl, maxInFlight }), log);
-  const producer = opts.rate > 0 ? createEventProducer(brokers, { logger: log.child({ fn: 'producer' }) }) : undefined;
-  log.info({ brokers, maxInFlight, dispatcherPid: dispatcher.pid }, 'Kafka path: producer -> Kafka -> dispatcher (its own process) -> ingest');
+  log.info({ brokers, maxInFlight, dispatcherPid: dispatcher.pid }, 'Kafka path: the live shop produces -> Kafka -> dispatcher (its own process) -> ingest');
   return {
     brokers,
     maxInFlight,
-    async send(records: GeneratedRecord[]) {
-      const t = byTopic(records);
-      await Promise.all([producer?.send('user_events', t.user_events), producer?.send('transactions', t.transactions)]);
-    },
     async stop() {
-      await producer?.disconnect();
       await dispatcher.stop();
       await broker?.stop();
     },
