@@ -1,3 +1,4 @@
+import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { TupleParam, type ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
@@ -45,7 +46,6 @@ export type SessionizerOptions = Pick<Config, 'CLICKHOUSE_DATABASE' | 'SESSION_G
 /** Users folded between two turns of the event loop, and session rows per insert. */
 const YIELD_EVERY = 2_000;
 const WRITE_CHUNK = 10_000;
-const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
 
 type InboxRow = [user: string, id: string, type: EventType, ts: number, page: string, price: string, qty: number, tier: string, stored: number, block: number];
 

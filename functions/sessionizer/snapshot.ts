@@ -1,3 +1,4 @@
+import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { decodeOpen, encodeOpen, type OpenSession } from '../steps/open-sessions.js';
 import { createSeenRows, type Block, type SeenRows } from './seen-rows.js';
 import { chMs, type SessionStore } from './store.js';
@@ -11,6 +12,7 @@ export type Progress = { cursorMs: number; maxEventMs: number; watermarkMs: numb
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const ROWS_PER_INSERT = 50_000;
+const YIELD_EVERY = 5_000;
 /** The row of a snapshot that holds the rows the last runs read (user ids are v4, never nil). */
 const SEEN_ROW = '00000000-0000-0000-0000-000000000000';
 
@@ -20,7 +22,8 @@ export async function writeSnapshot(store: SessionStore, open: Map<string, OpenS
   for (const [user_id, list] of open) {
     if (!list.length) continue;
     rows.push({ generation, user_id, state: encodeOpen(list) });
-    users++;
+    // Encoding a million open sessions is seconds of JavaScript: the ingest may share the event loop (npm start).
+    if (++users % YIELD_EVERY === 0) await yieldTurn();
     if (rows.length >= ROWS_PER_INSERT) {
       await store.insert('sessionizer_open', rows, `open:${generation}:${users}`);
       rows = [];
