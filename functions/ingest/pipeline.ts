@@ -25,6 +25,9 @@ export type Outcome =
   | { id: string; status: 'duplicate' }
   | { id: string; status: 'dead_lettered'; reason: string; detail: string; field?: string };
 
+/** One outcome shared by every stored request: the dedupe window keeps a million signals alive. */
+const STORED: { err?: Error } = Object.freeze({});
+
 /**
  * Settles once the first copy of an id is stored; `wait` rejects if that copy's batch was refused.
  * The promise is made only when a duplicate asks for it: one small object per request otherwise.
@@ -42,8 +45,9 @@ export class StoredSignal {
   }
   settle(err?: Error) {
     if (this.outcome) return;
-    this.outcome = err ? { err } : {};
+    this.outcome = err ? { err } : STORED;
     if (err) this.reject?.(err); else this.resolve?.();
+    this.resolve = this.reject = undefined;
   }
 }
 export type PipelineDeps = { writer: BatchWriter; tiers: TierCache; dedupe: Dedupe<StoredSignal>; metrics: Metrics; log: Logger; deadLetterTopic?: DeadLetterTopic };

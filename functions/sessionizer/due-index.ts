@@ -11,17 +11,21 @@ export function dueMs(s: Pick<OpenSession, 'startMs' | 'endMs' | 'endedByLogout'
   return s.endedByLogout ? s.endMs : Math.min(s.endMs + rules.gapMs, s.startMs + rules.maxDurationMs);
 }
 
-export function createDueIndex(rules: SessionRules) {
+/** When the earliest of a user's sessions falls due. */
+export function userDueMs(sessions: readonly Pick<OpenSession, 'startMs' | 'endMs' | 'endedByLogout'>[], rules: SessionRules): number {
+  let due = Infinity;
+  for (const s of sessions) due = Math.min(due, dueMs(s, rules));
+  return due;
+}
+
+/** Users filed by a time (to the second), handed out once the watermark has fully passed it. */
+export function createTimeIndex() {
   const buckets = new Map<number, Set<string>>();
   let done = -Infinity; // every second up to this one has been handed out
 
   return {
-    /** Files `user` by its earliest open session (none: nothing to file). */
-    file(user: string, sessions: readonly OpenSession[]) {
-      if (!sessions.length) return;
-      let due = Infinity;
-      for (const s of sessions) due = Math.min(due, dueMs(s, rules));
-      const second = Math.max(Math.floor(due / 1000), done + 1);
+    fileAt(user: string, ms: number) {
+      const second = Math.max(Math.floor(ms / 1000), done + 1);
       let set = buckets.get(second);
       if (!set) buckets.set(second, (set = new Set()));
       set.add(user);
@@ -44,4 +48,16 @@ export function createDueIndex(rules: SessionRules) {
     },
   };
 }
+
+export function createDueIndex(rules: SessionRules) {
+  const index = createTimeIndex();
+  return {
+    ...index,
+    /** Files `user` by its earliest open session (none: nothing to file). */
+    file(user: string, sessions: readonly OpenSession[]) {
+      if (sessions.length) index.fileAt(user, userDueMs(sessions, rules));
+    },
+  };
+}
 export type DueIndex = ReturnType<typeof createDueIndex>;
+export type TimeIndex = ReturnType<typeof createTimeIndex>;

@@ -6,12 +6,12 @@ import type { Metrics } from '../core/metrics.js';
 import type { EventType } from '../schemas/events.js';
 import type { StoredCopy } from '../steps/copies.js';
 import { placeEvents, rowKey, type OpenSession } from '../steps/open-sessions.js';
-import { DEFAULT_MAX_DURATION_MS, isClosed, nextWatermark, sessionRow, type SessionRow, type StoredEvent } from '../steps/sessionize.js';
+import { DEFAULT_MAX_DURATION_MS, closedBy, isClosed, nextWatermark, sessionRow, type SessionRow, type StoredEvent } from '../steps/sessionize.js';
 import { recomputeUsers } from './recompute.js';
-import { loadSnapshot, writeSnapshot, type Progress } from './snapshot.js';
+import { loadSnapshot, writeSnapshot, type Progress, type SnapshotState } from './snapshot.js';
 import type { Block, SeenRows } from './seen-rows.js';
-import { createDueIndex, type DueIndex } from './due-index.js';
-import { ch64, createSessionStore } from './store.js';
+import { createDueIndex, createTimeIndex, dueMs, userDueMs, type DueIndex, type TimeIndex } from './due-index.js';
+import { ch64, chMs, createSessionStore, normalize } from './store.js';
 
 /**
  * The sessionizer: one writer that derives `user_sessions_realtime` from the stored events, so
@@ -23,6 +23,10 @@ import { ch64, createSessionStore } from './store.js';
  *   blocks already read are left out by ClickHouse, so JavaScript parses only new rows;
  * - each user's open sessions are held in memory and the new rows are folded into them in order
  *   (functions/steps/open-sessions.ts); closed sessions are written once and never read again;
+ * - a user idle for SESSIONIZER_EVICT_IDLE_MS (event time) leaves memory: their open sessions are
+ *   in ClickHouse already. A new event of theirs is a recompute (below); once the watermark passes
+ *   their sessions, the stored rows are read back by user and written closed. So memory holds the
+ *   visits under way, not every session inside its 30-minute timeout (5x as many at 5,000/s);
  * - a user whose rows cannot be folded in order (late, out of order, a second copy) is recomputed
  *   from the stored events from the start of the session the rows land in (./recompute.ts);
  * - the open sessions are snapshotted to ClickHouse every few minutes; a restart loads the newest
@@ -34,7 +38,7 @@ import { ch64, createSessionStore } from './store.js';
  * than once counts as its first stored copy; every other copy gets a cancelling row (sign = -1).
  */
 export type SessionizerOptions = Pick<Config, 'CLICKHOUSE_DATABASE' | 'SESSION_GAP_MS' | 'ALLOWED_LATENESS_MS' | 'IDLE_TIMEOUT_MS'>
-  & Partial<Pick<Config, 'SESSIONIZER_CHUNK_USERS' | 'SESSION_MAX_DURATION_MS' | 'SESSIONIZER_SNAPSHOT_MS'>> & {
+  & Partial<Pick<Config, 'SESSIONIZER_CHUNK_USERS' | 'SESSION_MAX_DURATION_MS' | 'SESSIONIZER_SNAPSHOT_MS' | 'SESSIONIZER_EVICT_IDLE_MS'>> & {
   /** Rows stored less than this long ago are left for the next run (an insert may still be landing). */
   settleMs?: number;
   /** How far before the cursor each run reads again. */
@@ -57,25 +61,37 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   const overlapMs = opts.overlapMs ?? 10_000;
   const chunkUsers = opts.SESSIONIZER_CHUNK_USERS ?? 10_000;
   const snapshotMs = opts.SESSIONIZER_SNAPSHOT_MS ?? 300_000;
+  const evictIdleMs = opts.SESSIONIZER_EVICT_IDLE_MS ?? 300_000;
   const maxRows = opts.maxRowsPerRun ?? 200_000;
-  type State = { progress: Progress; open: Map<string, OpenSession[]>; due: DueIndex; openCount: number; seen: SeenRows; blockNumbers: boolean; lastNewDataWallMs: number; lastSnapshotWallMs: number };
+  /** `evicted`: users whose open sessions are only in ClickHouse, by when the earliest falls due; `idle`: users by when they may be evicted. */
+  type State = { progress: Progress; open: Map<string, OpenSession[]>; evicted: Map<string, number>; due: DueIndex; idle: TimeIndex; openCount: number; seen: SeenRows; blockNumbers: boolean; lastNewDataWallMs: number; lastSnapshotWallMs: number };
   let state: State | undefined;
   let version = 0;
   const nextVersion = (now: number) => now * 1000 + (version++ % 1000);
 
   async function load(now: number): Promise<State> {
     const t0 = performance.now();
-    const { progress, open, seen } = await loadSnapshot(store);
+    const { progress, open, evicted, seen } = await loadSnapshot(store);
     const [b] = await store.query<{ n: string }>('inboxBlockNumbers', { database: opts.CLICKHOUSE_DATABASE });
     const blockNumbers = Number(b?.n) > 0;
-    let openCount = 0;
+    // An evicted user counts one open session (two only when one passed the longest duration: rare).
+    let openCount = evicted.size;
     const due = createDueIndex(rules);
+    const idle = createTimeIndex();
     for (const [user, list] of open) {
       openCount += list.length;
       due.file(user, list);
+      fileIdle(idle, user, list);
     }
-    log.info({ users: open.size, sessions: openCount, cursor: new Date(progress.cursorMs).toISOString(), blockNumbers, ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
-    return { progress, open, due, openCount, seen, blockNumbers, lastNewDataWallMs: now, lastSnapshotWallMs: now };
+    for (const [user, at] of evicted) due.fileAt(user, at);
+    log.info({ users: open.size, evicted: evicted.size, sessions: openCount, cursor: new Date(progress.cursorMs).toISOString(), blockNumbers, ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
+    return { progress, open, evicted, due, idle, openCount, seen, blockNumbers, lastNewDataWallMs: now, lastSnapshotWallMs: now };
+  }
+
+  /** Files a user for eviction once all of their sessions have been idle long enough (a logout closes within the lateness: never evicted). */
+  function fileIdle(idle: TimeIndex, user: string, list: readonly OpenSession[]) {
+    if (!list.length || list.some((x) => x.endedByLogout)) return;
+    idle.fileAt(user, lastEndMs(list) + evictIdleMs);
   }
 
   /** One pass; answers what it did. */
@@ -127,15 +143,19 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       // The sessionizer may share its process with ingest (npm start): give the event loop a turn.
       if (++n % YIELD_EVERY === 0) await yieldTurn();
       const open = s.open.get(user) ?? [];
-      const r = placeEvents(open, events, watermark, rules);
-      if (r.kind === 'folded') {
+      // An evicted user's sessions are in ClickHouse only: recomputed from their start.
+      const r = s.evicted.has(user) ? undefined : placeEvents(open, events, watermark, rules);
+      if (r?.kind === 'folded') {
         if (!r.changed.length) continue;
         next.set(user, r.open);
         for (const x of r.changed) writes.set(x.session_id, sessionRow(x, false, v, rules));
         for (const e of r.folded) if (e.storedMs! > p.cursorMs) fresh.push(e.storedMs!);
         continue;
       }
-      let from = open[0]?.startMs ?? Infinity;
+      // From the user's earliest open session; an evicted one's, found by when it falls due (its
+      // end plus the gap, or its start plus the longest duration: either way the recompute's
+      // stored-session lookup from there reaches back to its start).
+      let from = open[0]?.startMs ?? s.evicted.get(user) ?? Infinity;
       for (const e of events) {
         from = Math.min(from, e.timestampMs);
         if (e.storedMs! <= p.cursorMs) continue;
@@ -164,6 +184,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const lastNewDataWallMs = maxNew > 0 && until > p.cursorMs ? now : s.lastNewDataWallMs;
     progress.watermarkMs = nextWatermark({ previousMs: p.watermarkMs, maxEventMs: progress.maxEventMs, lastNewDataWallMs, nowWallMs: now, allowedLatenessMs: opts.ALLOWED_LATENESS_MS, idleTimeoutMs: opts.IDLE_TIMEOUT_MS });
     const closing = closeExpired(s, next, progress.watermarkMs, writes, v);
+    const evictedClosing = await closeEvicted(closing.evictedDue, progress.watermarkMs, writes, v);
 
     const out = [...writes.values()];
     const tWrite = performance.now();
@@ -176,10 +197,18 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     for (const [user, list] of next) {
       if (list.length) s.open.set(user, list);
       else s.open.delete(user);
+      s.evicted.delete(user);
       s.due.file(user, list);
+      fileIdle(s.idle, user, list);
     }
     for (const user of closing.unchanged) s.due.file(user, s.open.get(user) ?? []);
-    s.openCount += closing.delta;
+    for (const user of evictedClosing.closed) s.evicted.delete(user);
+    for (const [user, at] of evictedClosing.refile) {
+      s.evicted.set(user, at);
+      s.due.fileAt(user, at);
+    }
+    s.openCount += closing.delta + evictedClosing.delta;
+    evictIdle(s, progress.watermarkMs);
     s.lastNewDataWallMs = lastNewDataWallMs;
     progress.cursorMs = Math.max(p.cursorMs, until);
     s.progress = progress;
@@ -188,7 +217,14 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     for (const stored of fresh) metrics.sessionFreshness.observe((doneMs - stored) / 1000);
     for (const r of out) if (r.is_closed && !r.is_deleted) metrics.sessionsClosed.inc({ trigger: r.closed_by });
     await store.insert('sessionizer_state', [{ name: 'main', cursor: new Date(progress.cursorMs).toISOString(), max_event: new Date(progress.maxEventMs).toISOString(), watermark: new Date(progress.watermarkMs).toISOString(), updated_at: new Date(now).toISOString() }]);
-    if (doneMs - s.lastSnapshotWallMs >= snapshotMs) await snapshot(s, v);
+    // Written beside the next runs, not inside this one: encoding every open session takes a while.
+    if (doneMs - s.lastSnapshotWallMs >= snapshotMs && !snapshotting) {
+      s.lastSnapshotWallMs = doneMs;
+      snapshotting = snapshot(capture(s), v).catch((err: Error) => {
+        s.lastSnapshotWallMs = 0; // the next run tries again
+        log.warn({ err: err.message }, 'sessionizer snapshot failed; retrying after the next run');
+      }).finally(() => { snapshotting = undefined; });
+    }
 
     metrics.openSessions.set(s.openCount);
     metrics.watermark.set(progress.watermarkMs / 1000);
@@ -196,8 +232,8 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const ms = performance.now() - t0;
     metrics.sessionizerRunDuration.observe(ms / 1000);
     const users = byUser.size;
-    if (users || writes.size || cancelled) log.debug({ rows: rows.length, blocks: seenBlocks.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, ms: Math.round(ms), phases }, 'sessionizer run');
-    return { read: rows.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, watermarkMs: progress.watermarkMs, ms: Math.round(ms) };
+    if (users || writes.size || cancelled) log.debug({ rows: rows.length, blocks: seenBlocks.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, inMemory: s.open.size, evicted: s.evicted.size, ms: Math.round(ms), phases }, 'sessionizer run');
+    return { read: rows.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, evicted: s.evicted.size, watermarkMs: progress.watermarkMs, ms: Math.round(ms) };
   }
 
   /**
@@ -214,20 +250,72 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       const keep = list.some(closes) ? list.filter((x) => (closes(x) ? (writes.set(x.session_id, sessionRow(x, true, v, rules)), false) : true)) : list;
       if (keep !== list || list !== before) next.set(user, keep as OpenSession[]);
       else unchanged.push(user);
-      delta += keep.length - before.length;
+      // An evicted user counts as one open session (see load).
+      delta += keep.length - before.length - (before.length === 0 && s.evicted.has(user) ? 1 : 0);
     };
     for (const [user, list] of next) visit(user, s.open.get(user) ?? [], list);
+    const evictedDue: string[] = [];
     for (const user of s.due.take(w)) {
+      if (next.has(user)) continue;
       const list = s.open.get(user);
-      if (list && !next.has(user)) visit(user, list, list);
+      if (list) visit(user, list, list);
+      else if (s.evicted.has(user)) evictedDue.push(user);
     }
-    return { delta, unchanged };
+    return { delta, unchanged, evictedDue };
   }
 
-  async function snapshot(s: State, generation: number) {
+  /**
+   * The evicted users the due index handed out: their stored open sessions are read back (by user)
+   * and each one the watermark has passed is written closed, as it is stored but for the close.
+   * Answers the users with nothing left open, the others with when their next session falls due,
+   * and how the count of open sessions changes.
+   */
+  async function closeEvicted(users: readonly string[], w: number, writes: Map<string, SessionRow>, v: number) {
+    const closed = new Set<string>();
+    const refile = new Map<string, number>();
+    let delta = 0;
+    for (let i = 0; i < users.length; i += chunkUsers) {
+      const chunk = users.slice(i, i + chunkUsers);
+      const rows = await store.query<SessionRow>('openSessions', { users: chunk });
+      const left = new Map<string, number>();
+      for (const raw of rows) {
+        const r = normalize(raw);
+        // A logout ends its session, so a session holding one ended with it.
+        const x = { startMs: chMs(raw.start_time), endMs: chMs(raw.end_time), endedByLogout: (r.event_type_counts.logout ?? 0) > 0 };
+        if (!isClosed(x, w, rules.gapMs, rules.maxDurationMs)) {
+          left.set(r.user_id, Math.min(left.get(r.user_id) ?? Infinity, dueMs(x, rules)));
+          continue;
+        }
+        writes.set(r.session_id, { ...r, is_closed: 1, closed_by: closedBy(x, rules.gapMs, rules.maxDurationMs), version: v });
+        delta--;
+      }
+      for (const user of chunk) {
+        const at = left.get(user);
+        if (at === undefined) closed.add(user);
+        else refile.set(user, at);
+      }
+    }
+    return { closed, refile, delta };
+  }
+
+  /** Users idle past SESSIONIZER_EVICT_IDLE_MS leave memory (their sessions are written: this runs after the writes). */
+  function evictIdle(s: State, w: number) {
+    for (const user of s.idle.take(w)) {
+      const list = s.open.get(user);
+      if (!list || list.some((x) => x.endedByLogout)) continue;
+      const at = lastEndMs(list) + evictIdleMs;
+      if (at >= w) { s.idle.fileAt(user, at); continue; }
+      s.open.delete(user);
+      s.evicted.set(user, userDueMs(list, rules));
+    }
+  }
+
+  /** The state a snapshot writes, taken at once: open lists are replaced by a run, never changed, so copying the entries is enough. */
+  const capture = (s: State): SnapshotState => ({ open: [...s.open], evicted: [...s.evicted], seen: s.seen.toJSON(), progress: { ...s.progress } });
+
+  async function snapshot(state: SnapshotState, generation: number) {
     const t0 = performance.now();
-    const users = await writeSnapshot(store, s.open, s.seen, s.progress, generation);
-    s.lastSnapshotWallMs = Date.now();
+    const users = await writeSnapshot(store, state, generation);
     log.info({ users, ms: Math.round(performance.now() - t0) }, 'sessionizer snapshot written');
   }
 
@@ -238,6 +326,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
+  let snapshotting: Promise<void> | undefined;
   let stopped = false;
   const shared = (work: () => Promise<unknown>) => (running ??= work().finally(() => { running = undefined; }));
   return {
@@ -261,10 +350,17 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
-      if (opts.snapshot && state) await snapshot(state, nextVersion(Date.now())).catch((err: Error) => log.warn({ err: err.message }, 'sessionizer snapshot at stop failed'));
+      await snapshotting;
+      if (opts.snapshot && state) await snapshot(capture(state), nextVersion(Date.now())).catch((err: Error) => log.warn({ err: err.message }, 'sessionizer snapshot at stop failed'));
     },
     get watermarkMs() { return state?.progress.watermarkMs ?? 0; },
   };
 }
 
 export type Sessionizer = ReturnType<typeof createSessionizer>;
+
+const lastEndMs = (list: readonly OpenSession[]) => {
+  let end = -Infinity;
+  for (const x of list) end = Math.max(end, x.endMs);
+  return end;
+};

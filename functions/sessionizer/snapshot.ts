@@ -16,20 +16,28 @@ const YIELD_EVERY = 5_000;
 /** The row of a snapshot that holds the rows the last runs read (user ids are v4, never nil). */
 const SEEN_ROW = '00000000-0000-0000-0000-000000000000';
 
-export async function writeSnapshot(store: SessionStore, open: Map<string, OpenSession[]>, seen: SeenRows, progress: Progress, generation: number) {
-  let rows: Record<string, unknown>[] = [{ generation, user_id: SEEN_ROW, state: JSON.stringify(seen.toJSON()) }];
+/**
+ * What a snapshot holds, captured at one moment: the open sessions in memory, the users whose open
+ * sessions were evicted to ClickHouse (by when the earliest falls due), the rows the last runs read.
+ */
+export type SnapshotState = { open: Iterable<[string, OpenSession[]]>; evicted: Iterable<[string, number]>; seen: ReturnType<SeenRows['toJSON']>; progress: Progress };
+
+export async function writeSnapshot(store: SessionStore, state: SnapshotState, generation: number) {
+  let rows: Record<string, unknown>[] = [{ generation, user_id: SEEN_ROW, state: JSON.stringify(state.seen) }];
   let users = 0;
-  for (const [user_id, list] of open) {
-    if (!list.length) continue;
-    rows.push({ generation, user_id, state: encodeOpen(list) });
+  const add = async (user_id: string, encoded: string) => {
+    rows.push({ generation, user_id, state: encoded });
     // Encoding a million open sessions is seconds of JavaScript: the ingest may share the event loop (npm start).
     if (++users % YIELD_EVERY === 0) await yieldTurn();
     if (rows.length >= ROWS_PER_INSERT) {
       await store.insert('sessionizer_open', rows, `open:${generation}:${users}`);
       rows = [];
     }
-  }
+  };
+  for (const [user_id, list] of state.open) if (list.length) await add(user_id, encodeOpen(list));
+  for (const [user_id, due] of state.evicted) await add(user_id, String(due));
   await store.insert('sessionizer_open', rows, `open:${generation}:${users}`);
+  const { progress } = state;
   // Only once every row is in does the snapshot count; then older generations can go.
   await store.insert('sessionizer_state', [{ name: 'snapshot', cursor: iso(progress.cursorMs), max_event: iso(progress.maxEventMs), watermark: iso(progress.watermarkMs), updated_at: iso(Date.now()), generation, users: users + 1 }]);
   const gens = await store.query<{ generation: string }>('snapshotGenerations', {});
@@ -40,18 +48,21 @@ export async function writeSnapshot(store: SessionStore, open: Map<string, OpenS
 }
 
 /** The newest complete snapshot, or an empty start (cursor 0: the whole inbox is replayed). */
-export async function loadSnapshot(store: SessionStore): Promise<{ progress: Progress; open: Map<string, OpenSession[]>; seen: SeenRows }> {
+export async function loadSnapshot(store: SessionStore): Promise<{ progress: Progress; open: Map<string, OpenSession[]>; evicted: Map<string, number>; seen: SeenRows }> {
   for (let attempt = 0; ; attempt++) {
     const [s] = await store.query<{ cursor: string; max_event: string; watermark: string; generation: string; users: string }>('state', { name: 'snapshot' });
     const open = new Map<string, OpenSession[]>();
-    if (!s) return { progress: { cursorMs: 0, maxEventMs: 0, watermarkMs: 0 }, open, seen: createSeenRows() };
+    const evicted = new Map<string, number>();
+    if (!s) return { progress: { cursorMs: 0, maxEventMs: 0, watermarkMs: 0 }, open, evicted, seen: createSeenRows() };
     let seen = createSeenRows(), rows = 0;
     await store.queryEach<[string, string]>('snapshot', { generation: s.generation }, ([user, state]) => {
       rows++;
       if (user === SEEN_ROW) seen = createSeenRows(JSON.parse(state) as { untilMs: number; keys: string[]; blocks?: Block[] }[]);
-      else open.set(user, decodeOpen(user, state));
+      // An evicted user's row holds when its earliest open session falls due; the sessions are in ClickHouse.
+      else if (state.startsWith('[')) open.set(user, decodeOpen(user, state));
+      else evicted.set(user, Number(state));
     });
     // A newer snapshot may have dropped this one while it was read: take the newer one then.
-    if (rows === Number(s.users) || attempt >= 5) return { progress: { cursorMs: chMs(s.cursor), maxEventMs: chMs(s.max_event), watermarkMs: chMs(s.watermark) }, open, seen };
+    if (rows === Number(s.users) || attempt >= 5) return { progress: { cursorMs: chMs(s.cursor), maxEventMs: chMs(s.max_event), watermarkMs: chMs(s.watermark) }, open, evicted, seen };
   }
 }

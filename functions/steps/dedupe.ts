@@ -10,20 +10,24 @@
  * admit O(evictions) once the window was full (at 10,000 events/s the ingest collapsed ~2 minutes in).
  */
 export function createDedupe<T>(capacity: number) {
-  const seen = new Map<string, { token: T; slot: number }>();
+  // id -> its slot; the slot's token beside it in `tokens`. No object per id: a million remembered
+  // ids are a million entries of the ingest's heap, which every major GC marks.
+  const seen = new Map<string, number>();
   const ring: (string | undefined)[] = new Array(capacity);
+  const tokens: (T | undefined)[] = new Array(capacity);
   let next = 0;
   return {
     /** undefined if the id is new (it is now remembered with `token`); else the first copy's token. */
     admit(id: string, token: T): T | undefined {
       if (capacity === 0) return undefined;
       const first = seen.get(id);
-      if (first !== undefined) return first.token;
+      if (first !== undefined) return tokens[first];
       const oldest = ring[next];
       // The slot's id may have been forgotten (and even admitted again, in a newer slot) since.
-      if (oldest !== undefined && seen.get(oldest)?.slot === next) seen.delete(oldest);
+      if (oldest !== undefined && seen.get(oldest) === next) seen.delete(oldest);
       ring[next] = id;
-      seen.set(id, { token, slot: next });
+      tokens[next] = token;
+      seen.set(id, next);
       next = (next + 1) % capacity;
       return undefined;
     },

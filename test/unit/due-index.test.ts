@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { createDueIndex, dueMs } from '../../functions/sessionizer/due-index.js';
+import { createDueIndex, createTimeIndex, dueMs } from '../../functions/sessionizer/due-index.js';
 import { openSession, type SessionRules } from '../../functions/steps/sessionize.js';
 
 const RULES: SessionRules = { gapMs: 30 * 60_000, maxDurationMs: 24 * 3600_000 };
@@ -33,5 +33,17 @@ describe('the due index hands out users whose earliest session the watermark has
     due.file('v', [session(T0 + 3600_000, T0 + 3600_000)]);
     expect(due.take(T0 + 40 * 60_000 + 2_000).sort()).toEqual(['u']);
     expect(due.take(T0 + 10 * 3600_000)).toEqual(['v']);
+  });
+});
+
+describe('the time index behind it files users by a time of the caller', () => {
+  test('fileAt hands a user out once the watermark has passed that second; a past second goes to the next take', () => {
+    const idle = createTimeIndex();
+    idle.fileAt('a', T0 + 1_500);
+    expect(idle.take(T0 + 1_999)).toEqual([]);
+    expect(idle.take(T0 + 2_000)).toEqual(['a']);
+    idle.fileAt('b', T0);
+    expect(idle.take(T0 + 2_500)).toEqual([]);
+    expect(idle.take(T0 + 3_000)).toEqual(['b']);
   });
 });

@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createClickHouse } from '../../functions/adapters/clickhouse.js';
+import { migrate } from '../../functions/adapters/migrations.js';
+import { createLogger } from '../../functions/core/log.js';
+import { createMetrics } from '../../functions/core/metrics.js';
+import type { EventType, UserEvent } from '../../functions/schemas/events.js';
+import { createSessionizer } from '../../functions/sessionizer/sessionizer.js';
+import { eventRow } from '../../functions/steps/to-row.js';
+import { createRandom } from '../../generator/random.js';
+import { referenceSessions } from '../../generator/reference-sessions.js';
+
+/**
+ * A user idle for SESSIONIZER_EVICT_IDLE_MS (event time) leaves the sessionizer's memory; their
+ * open session stays in ClickHouse. A new event of theirs continues that session (same id), and
+ * once the watermark passes it, it is read back and written closed, also by a sessionizer that
+ * started from a snapshot taken while they were evicted. Sessions equal the reference's throughout.
+ */
+const MIN = 60_000;
+const T0 = Date.now() - 6 * 3600_000; // event time
+const W0 = Date.now() - 10 * MIN; // stored_at, advanced by each insert
+const iso = (ms: number) => new Date(ms).toISOString();
+const rnd = createRandom(97);
+let dir: string;
+let ch: ClickHouseClient;
+let storedMs = W0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sessionizer-evict-'));
+  ch = await createClickHouse({ CLICKHOUSE_URL: '', CLICKHOUSE_USER: 'default', CLICKHOUSE_PASSWORD: '', CLICKHOUSE_DATA_DIR: dir });
+});
+afterAll(async () => {
+  await ch?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sessionizer = (db: string) => createSessionizer(
+  { CLICKHOUSE_DATABASE: db, SESSION_GAP_MS: 30 * MIN, ALLOWED_LATENESS_MS: MIN, IDLE_TIMEOUT_MS: 3600_000, SESSIONIZER_EVICT_IDLE_MS: 5 * MIN },
+  { ch, metrics: createMetrics(), log: createLogger('test', 'warn') },
+);
+
+/** Stores events (user, minutes after T0, type) as one ingest flush; a run at `storedMs + 2 s` reads them. */
+async function store(db: string, all: UserEvent[], events: [string, number, EventType?][]) {
+  storedMs += 5_000;
+  const list = events.map(([user_id, m, type]) => ({ event_id: rnd.uuid(), user_id, event_type: type ?? 'page_view', timestamp: iso(T0 + m * MIN), page_url: `/p/${m}` } as UserEvent));
+  all.push(...list);
+  await ch.insert({ table: `${db}.user_events_realtime`, values: list.map((e) => ({ ...eventRow(e, 'Gold', storedMs), stored_at: iso(storedMs) })), format: 'JSONEachRow' });
+  return storedMs + 2_000;
+}
+
+async function sessions(db: string) {
+  const rows = await (await ch.query({
+    query: `SELECT toString(session_id) AS session_id, toUnixTimestamp64Milli(start_time) AS start_ms, toUnixTimestamp64Milli(end_time) AS end_ms, event_count, is_closed, closed_by
+      FROM ${db}.user_sessions_realtime FINAL WHERE is_deleted = 0 ORDER BY session_id`, format: 'JSONEachRow',
+  })).json<{ session_id: string; start_ms: string; end_ms: string; event_count: number; is_closed: number; closed_by: string }>();
+  return rows.map((r) => ({ ...r, start_ms: Number(r.start_ms), end_ms: Number(r.end_ms), event_count: Number(r.event_count), is_closed: Number(r.is_closed) }));
+}
+
+/** The reference's sessions, closed where the watermark (`minute` after T0) has passed them. */
+const reference = (all: UserEvent[], minute: number) => referenceSessions(all).sort((a, b) => (a.session_id < b.session_id ? -1 : 1)).map((x) => {
+  const closed = x.closed_by === 'logout' ? x.end_ms < T0 + minute * MIN : x.end_ms + 30 * MIN < T0 + minute * MIN;
+  return { session_id: x.session_id, start_ms: x.start_ms, end_ms: x.end_ms, event_count: x.event_count, is_closed: closed ? 1 : 0, closed_by: closed ? x.closed_by : '' };
+});
+
+const users = (k: number, from: number) => Array.from({ length: k }, (_, i) => `e1c7e1c7-0000-4000-8000-${String(from + i).padStart(12, '0')}`);
+
+describe('idle open sessions leave memory and close from ClickHouse', () => {
+  test('an evicted user continues their session, and it closes by timeout as the reference says', async () => {
+    const db = 'evict_continue';
+    await migrate(ch, db);
+    const all: UserEvent[] = [];
+    const s = sessionizer(db);
+    const [a, b, c, clock] = users(4, 0);
+    // c logs out: a session ended by logout is never evicted (it closes within the lateness).
+    await s.runOnce(await store(db, all, [[a!, 0], [a!, 1], [b!, 0], [c!, 0], [c!, 1, 'logout']]));
+    // The watermark (latest event less a minute) passes a's and b's last event by more than 5 minutes.
+    const r = await s.runOnce(await store(db, all, [[clock!, 10]]));
+    expect(r.evicted).toBe(2);
+    expect(r.open).toBe(3); // a, b and the clock's: evicted sessions still count (c's logout closed it)
+
+    // a comes back within the gap: the stored session continues (one session, 3 events, same id).
+    const back = await s.runOnce(await store(db, all, [[a!, 20], [clock!, 21]]));
+    expect(back.recomputed).toBe(1);
+    expect(back.evicted).toBe(1); // b
+    const aRows = (await sessions(db)).filter((x) => x.start_ms === T0 && x.event_count === 3);
+    expect(aRows).toHaveLength(1);
+
+    // The watermark passes every session's end plus the gap: each is closed, as the reference has it.
+    const closing = await s.runOnce(await store(db, all, [[clock!, 120]]));
+    expect(closing.open).toBe(1); // the clock's own last visit
+    expect(closing.evicted).toBe(0);
+    await s.runOnce(await store(db, all, [[users(1, 9)[0]!, 300]]));
+    expect(await sessions(db)).toEqual(reference(all, 299));
+  }, 60_000);
+
+  test('a sessionizer started from a snapshot closes the users evicted before it', async () => {
+    const db = 'evict_snapshot';
+    await migrate(ch, db);
+    const all: UserEvent[] = [];
+    const first = sessionizer(db);
+    const list = users(30, 100);
+    const [clock] = users(1, 200);
+    await first.runOnce(await store(db, all, list.map((u, i) => [u, i % 3] as [string, number])));
+    expect((await first.runOnce(await store(db, all, [[clock!, 15]]))).evicted).toBe(30);
+    await first.stop({ snapshot: true });
+
+    const next = sessionizer(db);
+    // Two of them come back after the restart, one within the gap, one past it.
+    const r = await next.runOnce(await store(db, all, [[list[0]!, 25], [list[1]!, 45], [clock!, 46]]));
+    expect(r.recomputed).toBe(2);
+    await next.runOnce(await store(db, all, [[clock!, 200]]));
+    await next.runOnce(await store(db, all, [[users(1, 300)[0]!, 400]]));
+    const got = await sessions(db);
+    expect(got).toEqual(reference(all, 399));
+    expect(got.filter((x) => x.is_closed === 1)).toHaveLength(34); // 30 users (one twice), the clock's three visits (15, 46, 200)
+  }, 60_000);
+});
