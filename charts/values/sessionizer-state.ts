@@ -1,22 +1,41 @@
+import { CODE_DEFAULTS } from './code-defaults.js';
+
 /**
- * The sessionizer keeps every open session in memory (durable in ClickHouse), ~1.5 KB of heap
- * each (measured: bench/sessionizer-memory.ts, 1,455-1,478 B). At the design rate, 10,000
- * events/s of ~10-event visits with ~20 s between events, 1,000 visits start a second and each
- * stays open its ~200 s plus the 30-minute timeout: ~2,000,000 open sessions, ~2.8 GiB, and twice
- * that while a rollout runs two replicas. The pool cannot hold that beside ingest, so the budget
- * is what the pool admits: ~168,000 open sessions, i.e. ~840 events/s of such visits. Past that
- * the sessionizer needs a compact state for idle sessions, or idle sessions kept only in
- * ClickHouse, not more memory (docs/deploy.md).
+ * The sessionizer's memory is its open sessions, in two forms. A user active in the last
+ * SESSIONIZER_EVICT_IDLE_MS (5 min of event time, behind the watermark's minute of lateness) has
+ * their open sessions in memory, ~1.5 KB of heap each (bench/sessionizer-memory.ts, 1,455-1,478 B);
+ * a user idle longer is evicted: the session stays in ClickHouse and memory keeps the user's id and
+ * when the session falls due, ~150 B (88 B measured beyond the id) until it closes.
+ *
+ * At the design rate, 10,000 events/s of ~10-event visits ~20 s apart, 1,000 visits start a second:
+ * ~2,000,000 sessions are open (each for its ~200 s plus the 30-minute timeout), of which ~560,000
+ * are in memory (~800 MiB) and ~1,500,000 users evicted (~215 MiB): ~1 GiB, twice that while a
+ * rollout runs two replicas. Still more than the pool holds beside ingest, so the budget is what
+ * the pool admits: ~2,360 events/s of such visits (~840 when every open session was in memory).
  */
 export const SESSIONIZER_STATE = {
   bytesPerOpenSession: 1_500,
+  bytesPerEvictedUser: 150,
   eventsPerVisit: 10,
   visitSeconds: 10 * 20,
   timeoutSeconds: 30 * 60,
-  /** What the pool admits (see above): the sessionizer's resident open-session budget. */
+  evictIdleSeconds: CODE_DEFAULTS.SESSIONIZER_EVICT_IDLE_MS / 1000,
+  latenessSeconds: CODE_DEFAULTS.ALLOWED_LATENESS_MS / 1000,
+  /** What the pool admits (see above): the sessionizer's resident session-state budget. */
   openSessionsMiB: 240,
 } as const;
 
+const visitsPerSecond = (eventsPerSecond: number) => eventsPerSecond / SESSIONIZER_STATE.eventsPerVisit;
+
 /** Open sessions at `eventsPerSecond` of such visits: visits started per second x how long each stays open. */
 export const openSessionsAt = (eventsPerSecond: number) =>
-  Math.round((eventsPerSecond / SESSIONIZER_STATE.eventsPerVisit) * (SESSIONIZER_STATE.visitSeconds + SESSIONIZER_STATE.timeoutSeconds));
+  Math.round(visitsPerSecond(eventsPerSecond) * (SESSIONIZER_STATE.visitSeconds + SESSIONIZER_STATE.timeoutSeconds));
+
+/** Of those, the ones in memory: under way, or idle less than the eviction time (plus the lateness the watermark trails by). */
+export const inMemorySessionsAt = (eventsPerSecond: number) =>
+  Math.round(visitsPerSecond(eventsPerSecond) * (SESSIONIZER_STATE.visitSeconds + SESSIONIZER_STATE.evictIdleSeconds + SESSIONIZER_STATE.latenessSeconds));
+
+/** The sessionizer's session state in bytes at `eventsPerSecond`: sessions in memory, and evicted users until their session closes. */
+export const sessionStateBytesAt = (eventsPerSecond: number) =>
+  inMemorySessionsAt(eventsPerSecond) * SESSIONIZER_STATE.bytesPerOpenSession
+  + Math.round(visitsPerSecond(eventsPerSecond) * (SESSIONIZER_STATE.timeoutSeconds - SESSIONIZER_STATE.evictIdleSeconds)) * SESSIONIZER_STATE.bytesPerEvictedUser;

@@ -227,6 +227,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     }
 
     metrics.openSessions.set(s.openCount);
+    metrics.evictedUsers.set(s.evicted.size);
     metrics.watermark.set(progress.watermarkMs / 1000);
     metrics.sessionsCompleteUntil.set(progress.cursorMs / 1000);
     const ms = performance.now() - t0;

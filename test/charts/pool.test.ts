@@ -4,7 +4,7 @@
  * that drifted from values.ts fails here. Then: bad inputs throw, naming the value.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_INPUTS, GiB, SESSIONIZER_STATE, ValuesError, deriveValues, openSessionsAt, values, type FunctionInputs, type Inputs } from '../../charts/values.js';
+import { DEFAULT_INPUTS, GiB, SESSIONIZER_STATE, ValuesError, deriveValues, inMemorySessionsAt, openSessionsAt, sessionStateBytesAt, values, type FunctionInputs, type Inputs } from '../../charts/values.js';
 import { find, mib, real, type Manifest } from './synth.js';
 
 const out = real();
@@ -136,7 +136,7 @@ describe('the numbers that hang together elsewhere', () => {
 });
 
 describe('the sessionizer: its memory is its open sessions', () => {
-  const capacity = Math.floor((SESSIONIZER_STATE.openSessionsMiB * 2 ** 20) / SESSIONIZER_STATE.bytesPerOpenSession);
+  const budget = SESSIONIZER_STATE.openSessionsMiB * 2 ** 20;
 
   it('its request holds the runtime and the open-session budget; the pod runs on its own timer, one warm replica', () => {
     const f = values.functions.sessionizer;
@@ -148,16 +148,20 @@ describe('the sessionizer: its memory is its open sessions', () => {
     expect(cm.data.SESSIONIZER_INTERVAL_MS).toBe(String(values.inputs.sessionizer.intervalMs));
   });
 
-  it('the figures docs/deploy.md and values.ts state: ~2 M open sessions at the design rate, ~168,000 (~840 events/s) in the budget', () => {
-    expect(openSessionsAt(values.inputs.design.eventsPerSecond)).toBe(2_000_000);
-    expect(Math.round((openSessionsAt(values.inputs.design.eventsPerSecond) * SESSIONIZER_STATE.bytesPerOpenSession) / 2 ** 20)).toBe(2861);
-    expect(capacity).toBe(167_772);
-    expect(openSessionsAt(830)).toBeLessThanOrEqual(capacity);
-    expect(openSessionsAt(850)).toBeGreaterThan(capacity);
+  it('the figures docs/deploy.md and values.ts state: ~2 M open sessions at the design rate, ~560,000 in memory, ~1 GiB; the budget admits ~2,360 events/s', () => {
+    const design = values.inputs.design.eventsPerSecond;
+    expect(openSessionsAt(design)).toBe(2_000_000);
+    expect(inMemorySessionsAt(design)).toBe(560_000);
+    expect(Math.round(sessionStateBytesAt(design) / 2 ** 20)).toBe(1016);
+    // Every open session in memory, as before eviction: ~2.8 GiB, ~840 events/s in the budget.
+    expect(Math.round((openSessionsAt(design) * SESSIONIZER_STATE.bytesPerOpenSession) / 2 ** 20)).toBe(2861);
+    expect(openSessionsAt(850) * SESSIONIZER_STATE.bytesPerOpenSession).toBeGreaterThan(budget);
+    expect(sessionStateBytesAt(2_350)).toBeLessThanOrEqual(budget);
+    expect(sessionStateBytesAt(2_370)).toBeGreaterThan(budget);
   });
 
   it('the design load\'s open sessions would not fit the pool: the budget is what it admits', () => {
-    const need = Math.ceil((openSessionsAt(values.inputs.design.eventsPerSecond) * SESSIONIZER_STATE.bytesPerOpenSession) / 2 ** 20);
+    const need = Math.ceil(sessionStateBytesAt(values.inputs.design.eventsPerSecond) / 2 ** 20);
     const inputs: Inputs = {
       ...DEFAULT_INPUTS,
       functions: DEFAULT_INPUTS.functions.map((f) => (f.name === 'sessionizer' ? { ...f, memory: { ...f.memory, residentMiB: { openSessions: need } } } : f)),
