@@ -120,7 +120,7 @@ export const DEFAULT_INPUTS: Inputs = {
       // Runs on its own 2 s timer (SESSIONIZER_INTERVAL_MS); the PingSource's request, a backstop,
       // asks for one run and waits for it: one at a time.
       targetConcurrency: 1,
-      // Always one, warm: the open sessions of active users live in its memory (idle users' in ClickHouse). Each run reads only the events
+      // Always one, warm: the open sessions live in its memory (idle users' encoded). Each run reads only the events
       // stored since the last (a stored_at-keyed inbox fed by a materialized view), folds them into
       // the open sessions and writes what changed; closed sessions are written once, never read
       // again; a late event (older than the watermark) recomputes its user's sessions from the
@@ -131,7 +131,7 @@ export const DEFAULT_INPUTS: Inputs = {
       spareReplicas: 0,
       memory: {
         runtimeMiB: functionDefaults.runtimeMiB,
-        // The session state (SESSIONIZER_STATE: what the pool admits, not the design load's ~1 GiB).
+        // The session state (SESSIONIZER_STATE: what the pool admits, not the design load's ~1.5 GiB).
         residentMiB: { openSessions: SESSIONIZER_STATE.openSessionsMiB },
         perInFlightKiB: 0,
         // One run's new rows: 2 s at 10,000 events/s, ~1.7 KiB a row object (measured for ingest's rows).

@@ -86,15 +86,6 @@ export const SESSIONIZER_QUERIES = {
     WHERE s.end_time >= t.min_ts - toIntervalMillisecond({gap:UInt64})`,
 
   /**
-   * The open sessions of users whose sessions left memory (evicted while idle), to close those the
-   * watermark has passed: current versions by user, the table's primary key.
-   */
-  openSessions: `
-    SELECT ${SESSION_COLUMNS}
-    -- Filtered inside: the outer user_id is the String alias, which matches no UUID.
-    FROM (SELECT * FROM {db}.user_sessions_realtime FINAL WHERE user_id IN {users:Array(UUID)} AND is_closed = 0 AND is_deleted = 0)`,
-
-  /**
    * Every stored row (copies and cancels) of the given events, each with `copy_key`: a hash of the
    * row without sign and stored_at, equal for a copy and the cancel that copies it, and the
    * tie-break when two copies were stored in the same millisecond (see functions/steps/copies.ts).

@@ -5,13 +5,13 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { EventType } from '../schemas/events.js';
 import type { StoredCopy } from '../steps/copies.js';
-import { placeEvents, rowKey, type OpenSession } from '../steps/open-sessions.js';
-import { DEFAULT_MAX_DURATION_MS, closedBy, isClosed, nextWatermark, sessionRow, type SessionRow, type StoredEvent } from '../steps/sessionize.js';
+import { decodeOpen, encodeOpen, placeEvents, rowKey, type OpenSession } from '../steps/open-sessions.js';
+import { DEFAULT_MAX_DURATION_MS, isClosed, nextWatermark, sessionRow, type SessionRow, type StoredEvent } from '../steps/sessionize.js';
 import { recomputeUsers } from './recompute.js';
 import { loadSnapshot, writeSnapshot, type Progress, type SnapshotState } from './snapshot.js';
 import type { Block, SeenRows } from './seen-rows.js';
-import { createDueIndex, createTimeIndex, dueMs, userDueMs, type DueIndex, type TimeIndex } from './due-index.js';
-import { ch64, chMs, createSessionStore, normalize } from './store.js';
+import { createDueIndex, createTimeIndex, type DueIndex, type TimeIndex } from './due-index.js';
+import { ch64, createSessionStore } from './store.js';
 
 /**
  * The sessionizer: one writer that derives `user_sessions_realtime` from the stored events, so
@@ -23,10 +23,10 @@ import { ch64, chMs, createSessionStore, normalize } from './store.js';
  *   blocks already read are left out by ClickHouse, so JavaScript parses only new rows;
  * - each user's open sessions are held in memory and the new rows are folded into them in order
  *   (functions/steps/open-sessions.ts); closed sessions are written once and never read again;
- * - a user idle for SESSIONIZER_EVICT_IDLE_MS (event time) leaves memory: their open sessions are
- *   in ClickHouse already. A new event of theirs is a recompute (below); once the watermark passes
- *   their sessions, the stored rows are read back by user and written closed. So memory holds the
- *   visits under way, not every session inside its 30-minute timeout (5x as many at 5,000/s);
+ * - a user idle for SESSIONIZER_EVICT_IDLE_MS (event time) has their open sessions kept encoded
+ *   (the snapshot's compact text, about a third of the objects' heap and a single string for the
+ *   GC to mark) until a new event or the watermark needs them: most visits are over minutes
+ *   before their 30-minute timeout closes them;
  * - a user whose rows cannot be folded in order (late, out of order, a second copy) is recomputed
  *   from the stored events from the start of the session the rows land in (./recompute.ts);
  * - the open sessions are snapshotted to ClickHouse every few minutes; a restart loads the newest
@@ -63,19 +63,18 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   const snapshotMs = opts.SESSIONIZER_SNAPSHOT_MS ?? 300_000;
   const evictIdleMs = opts.SESSIONIZER_EVICT_IDLE_MS ?? 300_000;
   const maxRows = opts.maxRowsPerRun ?? 200_000;
-  /** `evicted`: users whose open sessions are only in ClickHouse, by when the earliest falls due; `idle`: users by when they may be evicted. */
-  type State = { progress: Progress; open: Map<string, OpenSession[]>; evicted: Map<string, number>; due: DueIndex; idle: TimeIndex; openCount: number; seen: SeenRows; blockNumbers: boolean; lastNewDataWallMs: number; lastSnapshotWallMs: number };
+  /** `evicted`: idle users' open sessions, encoded (encodeOpen); `idle`: users by when they may be evicted. */
+  type State = { progress: Progress; open: Map<string, OpenSession[]>; evicted: Map<string, string>; due: DueIndex; idle: TimeIndex; openCount: number; seen: SeenRows; blockNumbers: boolean; lastNewDataWallMs: number; lastSnapshotWallMs: number };
   let state: State | undefined;
   let version = 0;
   const nextVersion = (now: number) => now * 1000 + (version++ % 1000);
 
   async function load(now: number): Promise<State> {
     const t0 = performance.now();
-    const { progress, open, evicted, seen } = await loadSnapshot(store);
+    const { progress, open, seen } = await loadSnapshot(store);
     const [b] = await store.query<{ n: string }>('inboxBlockNumbers', { database: opts.CLICKHOUSE_DATABASE });
     const blockNumbers = Number(b?.n) > 0;
-    // An evicted user counts one open session (two only when one passed the longest duration: rare).
-    let openCount = evicted.size;
+    let openCount = 0;
     const due = createDueIndex(rules);
     const idle = createTimeIndex();
     for (const [user, list] of open) {
@@ -83,9 +82,8 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       due.file(user, list);
       fileIdle(idle, user, list);
     }
-    for (const [user, at] of evicted) due.fileAt(user, at);
-    log.info({ users: open.size, evicted: evicted.size, sessions: openCount, cursor: new Date(progress.cursorMs).toISOString(), blockNumbers, ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
-    return { progress, open, evicted, due, idle, openCount, seen, blockNumbers, lastNewDataWallMs: now, lastSnapshotWallMs: now };
+    log.info({ users: open.size, sessions: openCount, cursor: new Date(progress.cursorMs).toISOString(), blockNumbers, ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
+    return { progress, open, evicted: new Map(), due, idle, openCount, seen, blockNumbers, lastNewDataWallMs: now, lastSnapshotWallMs: now };
   }
 
   /** Files a user for eviction once all of their sessions have been idle long enough (a logout closes within the lateness: never evicted). */
@@ -142,20 +140,16 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     for (const [user, events] of byUser) {
       // The sessionizer may share its process with ingest (npm start): give the event loop a turn.
       if (++n % YIELD_EVERY === 0) await yieldTurn();
-      const open = s.open.get(user) ?? [];
-      // An evicted user's sessions are in ClickHouse only: recomputed from their start.
-      const r = s.evicted.has(user) ? undefined : placeEvents(open, events, watermark, rules);
-      if (r?.kind === 'folded') {
+      const open = openOf(s, user);
+      const r = placeEvents(open, events, watermark, rules);
+      if (r.kind === 'folded') {
         if (!r.changed.length) continue;
         next.set(user, r.open);
         for (const x of r.changed) writes.set(x.session_id, sessionRow(x, false, v, rules));
         for (const e of r.folded) if (e.storedMs! > p.cursorMs) fresh.push(e.storedMs!);
         continue;
       }
-      // From the user's earliest open session; an evicted one's, found by when it falls due (its
-      // end plus the gap, or its start plus the longest duration: either way the recompute's
-      // stored-session lookup from there reaches back to its start).
-      let from = open[0]?.startMs ?? s.evicted.get(user) ?? Infinity;
+      let from = open[0]?.startMs ?? Infinity;
       for (const e of events) {
         from = Math.min(from, e.timestampMs);
         if (e.storedMs! <= p.cursorMs) continue;
@@ -184,7 +178,6 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const lastNewDataWallMs = maxNew > 0 && until > p.cursorMs ? now : s.lastNewDataWallMs;
     progress.watermarkMs = nextWatermark({ previousMs: p.watermarkMs, maxEventMs: progress.maxEventMs, lastNewDataWallMs, nowWallMs: now, allowedLatenessMs: opts.ALLOWED_LATENESS_MS, idleTimeoutMs: opts.IDLE_TIMEOUT_MS });
     const closing = closeExpired(s, next, progress.watermarkMs, writes, v);
-    const evictedClosing = await closeEvicted(closing.evictedDue, progress.watermarkMs, writes, v);
 
     const out = [...writes.values()];
     const tWrite = performance.now();
@@ -201,13 +194,8 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       s.due.file(user, list);
       fileIdle(s.idle, user, list);
     }
-    for (const user of closing.unchanged) s.due.file(user, s.open.get(user) ?? []);
-    for (const user of evictedClosing.closed) s.evicted.delete(user);
-    for (const [user, at] of evictedClosing.refile) {
-      s.evicted.set(user, at);
-      s.due.fileAt(user, at);
-    }
-    s.openCount += closing.delta + evictedClosing.delta;
+    for (const user of closing.unchanged) s.due.file(user, openOf(s, user));
+    s.openCount += closing.delta;
     evictIdle(s, progress.watermarkMs);
     s.lastNewDataWallMs = lastNewDataWallMs;
     progress.cursorMs = Math.max(p.cursorMs, until);
@@ -251,55 +239,18 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       const keep = list.some(closes) ? list.filter((x) => (closes(x) ? (writes.set(x.session_id, sessionRow(x, true, v, rules)), false) : true)) : list;
       if (keep !== list || list !== before) next.set(user, keep as OpenSession[]);
       else unchanged.push(user);
-      // An evicted user counts as one open session (see load).
-      delta += keep.length - before.length - (before.length === 0 && s.evicted.has(user) ? 1 : 0);
+      delta += keep.length - before.length;
     };
-    for (const [user, list] of next) visit(user, s.open.get(user) ?? [], list);
-    const evictedDue: string[] = [];
+    for (const [user, list] of next) visit(user, openOf(s, user), list);
     for (const user of s.due.take(w)) {
-      if (next.has(user)) continue;
-      const list = s.open.get(user);
-      if (list) visit(user, list, list);
-      else if (s.evicted.has(user)) evictedDue.push(user);
+      if (next.has(user) || !(s.open.has(user) || s.evicted.has(user))) continue;
+      const list = openOf(s, user);
+      visit(user, list, list);
     }
-    return { delta, unchanged, evictedDue };
+    return { delta, unchanged };
   }
 
-  /**
-   * The evicted users the due index handed out: their stored open sessions are read back (by user)
-   * and each one the watermark has passed is written closed, as it is stored but for the close.
-   * Answers the users with nothing left open, the others with when their next session falls due,
-   * and how the count of open sessions changes.
-   */
-  async function closeEvicted(users: readonly string[], w: number, writes: Map<string, SessionRow>, v: number) {
-    const closed = new Set<string>();
-    const refile = new Map<string, number>();
-    let delta = 0;
-    for (let i = 0; i < users.length; i += chunkUsers) {
-      const chunk = users.slice(i, i + chunkUsers);
-      const rows = await store.query<SessionRow>('openSessions', { users: chunk });
-      const left = new Map<string, number>();
-      for (const raw of rows) {
-        const r = normalize(raw);
-        // A logout ends its session, so a session holding one ended with it.
-        const x = { startMs: chMs(raw.start_time), endMs: chMs(raw.end_time), endedByLogout: (r.event_type_counts.logout ?? 0) > 0 };
-        if (!isClosed(x, w, rules.gapMs, rules.maxDurationMs)) {
-          left.set(r.user_id, Math.min(left.get(r.user_id) ?? Infinity, dueMs(x, rules)));
-          continue;
-        }
-        writes.set(r.session_id, { ...r, is_closed: 1, closed_by: closedBy(x, rules.gapMs, rules.maxDurationMs), version: v });
-        delta--;
-      }
-      for (const user of chunk) {
-        const at = left.get(user);
-        if (at === undefined) closed.add(user);
-        else refile.set(user, at);
-      }
-    }
-    return { closed, refile, delta };
-  }
-
-  /** Users idle past SESSIONIZER_EVICT_IDLE_MS leave memory (their sessions are written: this runs after the writes). */
+  /** Users idle past SESSIONIZER_EVICT_IDLE_MS keep their sessions encoded, filed as they were in the due index. */
   function evictIdle(s: State, w: number) {
     for (const user of s.idle.take(w)) {
       const list = s.open.get(user);
@@ -307,12 +258,20 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       const at = lastEndMs(list) + evictIdleMs;
       if (at >= w) { s.idle.fileAt(user, at); continue; }
       s.open.delete(user);
-      s.evicted.set(user, userDueMs(list, rules));
+      s.evicted.set(user, encodeOpen(list));
     }
   }
 
+  /** A user's open sessions, in memory or decoded from their evicted form (a new list: the caller may keep it). */
+  function openOf(s: State, user: string): OpenSession[] {
+    const list = s.open.get(user);
+    if (list) return list;
+    const encoded = s.evicted.get(user);
+    return encoded === undefined ? [] : decodeOpen(user, encoded);
+  }
+
   /** The state a snapshot writes, taken at once: open lists are replaced by a run, never changed, so copying the entries is enough. */
-  const capture = (s: State): SnapshotState => ({ open: [...s.open], evicted: [...s.evicted], seen: s.seen.toJSON(), progress: { ...s.progress } });
+  const capture = (s: State): SnapshotState => ({ open: [...s.open], encoded: [...s.evicted], seen: s.seen.toJSON(), progress: { ...s.progress } });
 
   async function snapshot(state: SnapshotState, generation: number) {
     const t0 = performance.now();

@@ -17,10 +17,10 @@ const YIELD_EVERY = 5_000;
 const SEEN_ROW = '00000000-0000-0000-0000-000000000000';
 
 /**
- * What a snapshot holds, captured at one moment: the open sessions in memory, the users whose open
- * sessions were evicted to ClickHouse (by when the earliest falls due), the rows the last runs read.
+ * What a snapshot holds, captured at one moment: the open sessions, as objects or already encoded
+ * (an idle user's, see encodeOpen), and the rows the last runs read.
  */
-export type SnapshotState = { open: Iterable<[string, OpenSession[]]>; evicted: Iterable<[string, number]>; seen: ReturnType<SeenRows['toJSON']>; progress: Progress };
+export type SnapshotState = { open: Iterable<[string, OpenSession[]]>; encoded: Iterable<[string, string]>; seen: ReturnType<SeenRows['toJSON']>; progress: Progress };
 
 export async function writeSnapshot(store: SessionStore, state: SnapshotState, generation: number) {
   let rows: Record<string, unknown>[] = [{ generation, user_id: SEEN_ROW, state: JSON.stringify(state.seen) }];
@@ -35,7 +35,7 @@ export async function writeSnapshot(store: SessionStore, state: SnapshotState, g
     }
   };
   for (const [user_id, list] of state.open) if (list.length) await add(user_id, encodeOpen(list));
-  for (const [user_id, due] of state.evicted) await add(user_id, String(due));
+  for (const [user_id, encoded] of state.encoded) await add(user_id, encoded);
   await store.insert('sessionizer_open', rows, `open:${generation}:${users}`);
   const { progress } = state;
   // Only once every row is in does the snapshot count; then older generations can go.
@@ -48,21 +48,18 @@ export async function writeSnapshot(store: SessionStore, state: SnapshotState, g
 }
 
 /** The newest complete snapshot, or an empty start (cursor 0: the whole inbox is replayed). */
-export async function loadSnapshot(store: SessionStore): Promise<{ progress: Progress; open: Map<string, OpenSession[]>; evicted: Map<string, number>; seen: SeenRows }> {
+export async function loadSnapshot(store: SessionStore): Promise<{ progress: Progress; open: Map<string, OpenSession[]>; seen: SeenRows }> {
   for (let attempt = 0; ; attempt++) {
     const [s] = await store.query<{ cursor: string; max_event: string; watermark: string; generation: string; users: string }>('state', { name: 'snapshot' });
     const open = new Map<string, OpenSession[]>();
-    const evicted = new Map<string, number>();
-    if (!s) return { progress: { cursorMs: 0, maxEventMs: 0, watermarkMs: 0 }, open, evicted, seen: createSeenRows() };
+    if (!s) return { progress: { cursorMs: 0, maxEventMs: 0, watermarkMs: 0 }, open, seen: createSeenRows() };
     let seen = createSeenRows(), rows = 0;
     await store.queryEach<[string, string]>('snapshot', { generation: s.generation }, ([user, state]) => {
       rows++;
       if (user === SEEN_ROW) seen = createSeenRows(JSON.parse(state) as { untilMs: number; keys: string[]; blocks?: Block[] }[]);
-      // An evicted user's row holds when its earliest open session falls due; the sessions are in ClickHouse.
-      else if (state.startsWith('[')) open.set(user, decodeOpen(user, state));
-      else evicted.set(user, Number(state));
+      else open.set(user, decodeOpen(user, state));
     });
     // A newer snapshot may have dropped this one while it was read: take the newer one then.
-    if (rows === Number(s.users) || attempt >= 5) return { progress: { cursorMs: chMs(s.cursor), maxEventMs: chMs(s.max_event), watermarkMs: chMs(s.watermark) }, open, evicted, seen };
+    if (rows === Number(s.users) || attempt >= 5) return { progress: { cursorMs: chMs(s.cursor), maxEventMs: chMs(s.max_event), watermarkMs: chMs(s.watermark) }, open, seen };
   }
 }

@@ -1,3 +1,4 @@
+import { EVENT_TYPES } from '../schemas/events.js';
 import { byEventTime, copyCounts, foldEvent, openSession, startsNewSession, type Session, type SessionRules, type StoredEvent } from './sessionize.js';
 
 /**
@@ -69,18 +70,27 @@ export function withIds(sessions: readonly Session[], events: readonly StoredEve
   return sessions.map((s) => openOf(s, ids.get(s)!));
 }
 
-/** The compact, durable form of a user's open sessions (sessionizer_open.state). */
+/**
+ * The compact form of a user's open sessions: sessionizer_open.state, and an idle user's sessions
+ * in the sessionizer's memory (one string instead of ~9 objects). Type counts as an array in
+ * EVENT_TYPES order and the 48-bit id hashes in base 36 keep it near 350 characters for a visit of
+ * ten events; decodeOpen also reads the earlier form (counts as an object, ids as numbers).
+ */
 export function encodeOpen(list: readonly OpenSession[]): string {
   return JSON.stringify(list.map((s) => [
-    s.startMs, s.endMs, s.count, s.typeCounts, s.revenueCents, s.entryPage, s.exitPage, s.user_tier,
-    s.endedByLogout ? 1 : 0, s.funnelStep, s.funnelAtMs, s.lastId, s.session_id, s.ids,
+    s.startMs, s.endMs, s.count, EVENT_TYPES.map((t) => s.typeCounts[t]), s.revenueCents, s.entryPage, s.exitPage, s.user_tier,
+    s.endedByLogout ? 1 : 0, s.funnelStep, s.funnelAtMs, s.lastId, s.session_id, s.ids.map((h) => h.toString(36)).join(','),
   ]));
 }
 
 export function decodeOpen(userId: string, state: string): OpenSession[] {
-  return (JSON.parse(state) as unknown[][]).map((a) => openOf({
-    session_id: a[12] as string, user_id: userId, startMs: a[0] as number, endMs: a[1] as number, count: a[2] as number,
-    typeCounts: copyCounts(a[3] as Session['typeCounts']), revenueCents: a[4] as number, entryPage: a[5] as string, exitPage: a[6] as string,
-    user_tier: a[7] as string, endedByLogout: a[8] === 1, funnelStep: a[9] as number, funnelAtMs: a[10] as number, lastId: a[11] as string,
-  }, a[13] as number[]));
+  return (JSON.parse(state) as unknown[][]).map((a) => {
+    const counts = Array.isArray(a[3]) ? Object.fromEntries(EVENT_TYPES.map((t, i) => [t, (a[3] as number[])[i] ?? 0])) : a[3];
+    const ids = typeof a[13] === 'string' ? (a[13] ? a[13].split(',').map((h) => parseInt(h, 36)) : []) : (a[13] as number[]);
+    return openOf({
+      session_id: a[12] as string, user_id: userId, startMs: a[0] as number, endMs: a[1] as number, count: a[2] as number,
+      typeCounts: copyCounts(counts as Session['typeCounts']), revenueCents: a[4] as number, entryPage: a[5] as string, exitPage: a[6] as string,
+      user_tier: a[7] as string, endedByLogout: a[8] === 1, funnelStep: a[9] as number, funnelAtMs: a[10] as number, lastId: a[11] as string,
+    }, ids);
+  });
 }

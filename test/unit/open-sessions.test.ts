@@ -170,5 +170,10 @@ describe('placeEvents', () => {
     if (next.kind !== 'folded') throw new Error('expected a fold');
     expect(next.open[0]).toMatchObject({ count: 3, funnelStep: 3, funnelAtMs: T0 + 2 * MIN });
     expect(decodeOpen(user, encodeOpen(next.open))).toEqual(next.open);
+    // The earlier durable form (counts as an object, ids as numbers), as older snapshots hold it.
+    const x = next.open[0]!;
+    const earlier = JSON.stringify([[x.startMs, x.endMs, x.count, x.typeCounts, x.revenueCents, x.entryPage, x.exitPage, x.user_tier, 0, x.funnelStep, x.funnelAtMs, x.lastId, x.session_id, x.ids]]);
+    expect(decodeOpen(user, earlier)).toEqual(next.open);
+    expect(encodeOpen(next.open).length).toBeLessThan(earlier.length);
   });
 });
