@@ -1,10 +1,12 @@
 /**
  * What the sessionizer's open sessions cost in memory, and what one pass over them costs: N users
- * with a session of ~10 events each (the bench stream's visit shape), held as the sessionizer holds
- * them. `npx tsx --expose-gc bench/sessionizer-memory.ts [N]` (node's heap, after a full GC).
+ * with a session of ~10 events each (the bench stream's visit shape), as objects (a run's working
+ * form) and as the sessionizer holds them between runs (encoded, with their due-index entry).
+ * `npx tsx --expose-gc bench/sessionizer-memory.ts [N]` (node's heap, after a full GC).
  */
 import { encodeOpen, placeEvents, type OpenSession } from '../functions/steps/open-sessions.js';
 import { isClosed } from '../functions/steps/sessionize.js';
+import { createDueIndex } from '../functions/sessionizer/due-index.js';
 import type { EventType } from '../functions/schemas/events.js';
 import { populationUser } from './stream.js';
 
@@ -37,4 +39,16 @@ for (const list of open.values()) if (list.some((s) => isClosed(s, t0 + 10 * 60_
 const passMs = performance.now() - p0;
 let snapshotBytes = 0;
 for (const list of open.values()) snapshotBytes += encodeOpen(list).length;
-console.log(JSON.stringify({ open_sessions: n, heap_bytes_per_open_session: Math.round(bytes), close_pass_ms: Math.round(passMs), close_pass_ns_per_session: Math.round((passMs * 1e6) / n), snapshot_bytes_per_session: Math.round(snapshotBytes / n), closing }));
+// Held between runs: one string per user in a map, and the user's due-index entry.
+gc();
+const beforeEncoded = process.memoryUsage().heapUsed;
+const encoded = new Map<string, string>();
+const due = createDueIndex(rules);
+for (const [user, list] of open) {
+  encoded.set(user, encodeOpen(list));
+  due.file(user, list);
+}
+open.clear();
+gc();
+const encodedBytes = (process.memoryUsage().heapUsed - beforeEncoded + (bytes * n)) / n;
+console.log(JSON.stringify({ open_sessions: n, users: encoded.size, due_filed: due.size, heap_bytes_per_user_encoded_with_due_entry: Math.round(encodedBytes), heap_bytes_per_open_session: Math.round(bytes), close_pass_ms: Math.round(passMs), close_pass_ns_per_session: Math.round((passMs * 1e6) / n), snapshot_bytes_per_session: Math.round(snapshotBytes / n), closing }));

@@ -131,7 +131,7 @@ export const DEFAULT_INPUTS: Inputs = {
       spareReplicas: 0,
       memory: {
         runtimeMiB: functionDefaults.runtimeMiB,
-        // The session state (SESSIONIZER_STATE: what the pool admits, not the design load's ~1.5 GiB).
+        // The session state (SESSIONIZER_STATE: what the pool admits, not the design load's ~1.05 GiB).
         residentMiB: { openSessions: SESSIONIZER_STATE.openSessionsMiB },
         perInFlightKiB: 0,
         // One run's new rows: 2 s at 10,000 events/s, ~1.7 KiB a row object (measured for ingest's rows).

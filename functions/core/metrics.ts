@@ -36,7 +36,6 @@ export function createMetrics(registry = new client.Registry()) {
     tierBreakerOpen: new client.Gauge({ name: 'speed_layer_tier_breaker_open', help: '1 while tier lookups are suspended after a PostgreSQL failure (events get tier unknown)', registers: r }),
     unknownTier: new client.Counter({ name: 'speed_layer_unknown_tier_events_total', help: 'Events enriched with tier unknown', registers: r }),
     openSessions: new client.Gauge({ name: 'speed_layer_open_sessions', help: 'Sessions open in this replica', registers: r }),
-    evictedUsers: new client.Gauge({ name: 'speed_layer_sessionizer_evicted_users', help: 'Users whose open sessions are kept encoded (idle past SESSIONIZER_EVICT_IDLE_MS); the other open sessions are objects', registers: r }),
     sessionsClosed: new client.Counter({ name: 'speed_layer_sessions_closed_total', help: 'Sessions closed, by trigger (timeout, logout, max_duration)', labelNames: ['trigger'], registers: r }),
     lateEvents: new client.Counter({ name: 'speed_layer_late_events_total', help: 'Events older than the watermark when they arrived', registers: r }),
     watermark: new client.Gauge({ name: 'speed_layer_watermark_seconds', help: 'Event-time watermark (unix seconds)', registers: r }),

@@ -10,7 +10,7 @@ import { DEFAULT_MAX_DURATION_MS, isClosed, nextWatermark, sessionRow, type Sess
 import { recomputeUsers } from './recompute.js';
 import { loadSnapshot, writeSnapshot, type Progress, type SnapshotState } from './snapshot.js';
 import type { Block, SeenRows } from './seen-rows.js';
-import { createDueIndex, createTimeIndex, type DueIndex, type TimeIndex } from './due-index.js';
+import { createDueIndex, type DueIndex } from './due-index.js';
 import { ch64, createSessionStore } from './store.js';
 
 /**
@@ -23,10 +23,10 @@ import { ch64, createSessionStore } from './store.js';
  *   blocks already read are left out by ClickHouse, so JavaScript parses only new rows;
  * - each user's open sessions are held in memory and the new rows are folded into them in order
  *   (functions/steps/open-sessions.ts); closed sessions are written once and never read again;
- * - a user idle for SESSIONIZER_EVICT_IDLE_MS (event time) has their open sessions kept encoded
- *   (the snapshot's compact text: ~520 B against ~800 B as objects, and one string for the GC to
- *   mark instead of ~9 objects) until a new event or the watermark needs them: most visits are
- *   over minutes before their 30-minute timeout closes them;
+ * - between runs a user's open sessions are kept encoded (the snapshot's compact text, ~250 B for a
+ *   visit of ten events): one string for the GC to mark instead of ~9 objects, so a heap of a million
+ *   open sessions costs no long pauses; a run decodes the users it touches (~5 µs) and encodes them
+ *   again once written;
  * - a user whose rows cannot be folded in order (late, out of order, a second copy) is recomputed
  *   from the stored events from the start of the session the rows land in (./recompute.ts);
  * - the open sessions are snapshotted to ClickHouse every few minutes; a restart loads the newest
@@ -38,7 +38,7 @@ import { ch64, createSessionStore } from './store.js';
  * than once counts as its first stored copy; every other copy gets a cancelling row (sign = -1).
  */
 export type SessionizerOptions = Pick<Config, 'CLICKHOUSE_DATABASE' | 'SESSION_GAP_MS' | 'ALLOWED_LATENESS_MS' | 'IDLE_TIMEOUT_MS'>
-  & Partial<Pick<Config, 'SESSIONIZER_CHUNK_USERS' | 'SESSION_MAX_DURATION_MS' | 'SESSIONIZER_SNAPSHOT_MS' | 'SESSIONIZER_EVICT_IDLE_MS'>> & {
+  & Partial<Pick<Config, 'SESSIONIZER_CHUNK_USERS' | 'SESSION_MAX_DURATION_MS' | 'SESSIONIZER_SNAPSHOT_MS'>> & {
   /** Rows stored less than this long ago are left for the next run (an insert may still be landing). */
   settleMs?: number;
   /** How far before the cursor each run reads again. */
@@ -61,35 +61,28 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   const overlapMs = opts.overlapMs ?? 10_000;
   const chunkUsers = opts.SESSIONIZER_CHUNK_USERS ?? 10_000;
   const snapshotMs = opts.SESSIONIZER_SNAPSHOT_MS ?? 300_000;
-  const evictIdleMs = opts.SESSIONIZER_EVICT_IDLE_MS ?? 300_000;
   const maxRows = opts.maxRowsPerRun ?? 200_000;
-  /** `evicted`: idle users' open sessions, encoded (encodeOpen); `idle`: users by when they may be evicted. */
-  type State = { progress: Progress; open: Map<string, OpenSession[]>; evicted: Map<string, string>; due: DueIndex; idle: TimeIndex; openCount: number; seen: SeenRows; blockNumbers: boolean; lastNewDataWallMs: number; lastSnapshotWallMs: number };
+  /** `open`: each user's open sessions, encoded (encodeOpen). */
+  type State = { progress: Progress; open: Map<string, string>; due: DueIndex; openCount: number; seen: SeenRows; blockNumbers: boolean; lastNewDataWallMs: number; lastSnapshotWallMs: number };
   let state: State | undefined;
   let version = 0;
   const nextVersion = (now: number) => now * 1000 + (version++ % 1000);
 
   async function load(now: number): Promise<State> {
     const t0 = performance.now();
-    const { progress, open, seen } = await loadSnapshot(store);
+    const { progress, open: lists, seen } = await loadSnapshot(store);
     const [b] = await store.query<{ n: string }>('inboxBlockNumbers', { database: opts.CLICKHOUSE_DATABASE });
     const blockNumbers = Number(b?.n) > 0;
     let openCount = 0;
     const due = createDueIndex(rules);
-    const idle = createTimeIndex();
-    for (const [user, list] of open) {
+    const open = new Map<string, string>();
+    for (const [user, list] of lists) {
       openCount += list.length;
       due.file(user, list);
-      fileIdle(idle, user, list);
+      open.set(user, encodeOpen(list));
     }
     log.info({ users: open.size, sessions: openCount, cursor: new Date(progress.cursorMs).toISOString(), blockNumbers, ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
-    return { progress, open, evicted: new Map(), due, idle, openCount, seen, blockNumbers, lastNewDataWallMs: now, lastSnapshotWallMs: now };
-  }
-
-  /** Files a user for eviction once all of their sessions have been idle long enough (a logout closes within the lateness: never evicted). */
-  function fileIdle(idle: TimeIndex, user: string, list: readonly OpenSession[]) {
-    if (!list.length || list.some((x) => x.endedByLogout)) return;
-    idle.fileAt(user, lastEndMs(list) + evictIdleMs);
+    return { progress, open, due, openCount, seen, blockNumbers, lastNewDataWallMs: now, lastSnapshotWallMs: now };
   }
 
   /** One pass; answers what it did. */
@@ -130,7 +123,9 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     }
 
     // Memory changes wait in `next` until the sessions are written: a failed run leaves memory as it was.
+    // `before`: how many open sessions each user of `next` had.
     const next = new Map<string, OpenSession[]>();
+    const before = new Map<string, number>();
     const v = nextVersion(now);
     const writes = new Map<string, SessionRow>();
     const recompute = new Map<string, number>();
@@ -142,6 +137,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       if (++n % YIELD_EVERY === 0) await yieldTurn();
       const open = openOf(s, user);
       const r = placeEvents(open, events, watermark, rules);
+      before.set(user, open.length);
       if (r.kind === 'folded') {
         if (!r.changed.length) continue;
         next.set(user, r.open);
@@ -177,26 +173,29 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const progress = { ...p, maxEventMs: Math.max(p.maxEventMs, maxNew) };
     const lastNewDataWallMs = maxNew > 0 && until > p.cursorMs ? now : s.lastNewDataWallMs;
     progress.watermarkMs = nextWatermark({ previousMs: p.watermarkMs, maxEventMs: progress.maxEventMs, lastNewDataWallMs, nowWallMs: now, allowedLatenessMs: opts.ALLOWED_LATENESS_MS, idleTimeoutMs: opts.IDLE_TIMEOUT_MS });
-    const closing = closeExpired(s, next, progress.watermarkMs, writes, v);
+    const closing = closeExpired(s, next, before, progress.watermarkMs, writes, v);
 
     const out = [...writes.values()];
     const tWrite = performance.now();
-    for (let i = 0; i < out.length; i += WRITE_CHUNK) {
-      await store.insertSessions(out.slice(i, i + WRITE_CHUNK), `sessions:${v}:${i}`);
+    try {
+      for (let i = 0; i < out.length; i += WRITE_CHUNK) {
+        await store.insertSessions(out.slice(i, i + WRITE_CHUNK), `sessions:${v}:${i}`);
+      }
+    } catch (err) {
+      // Memory stays as it was: the users the due index handed out are filed again for the next run.
+      for (const user of closing.handed) s.due.file(user, openOf(s, user));
+      throw err;
     }
     const doneMs = Date.now();
     const phases = { read: Math.round(tRead - t0), fold: Math.round(tFold - tRead), recompute_and_tx: Math.round(tWrite - tFold), write: Math.round(performance.now() - tWrite) };
     // Written: now memory, progress and the rows seen move on.
     for (const [user, list] of next) {
-      if (list.length) s.open.set(user, list);
+      if (list.length) s.open.set(user, encodeOpen(list));
       else s.open.delete(user);
-      s.evicted.delete(user);
       s.due.file(user, list);
-      fileIdle(s.idle, user, list);
     }
-    for (const user of closing.unchanged) s.due.file(user, openOf(s, user));
+    for (const [user, list] of closing.unchanged) s.due.file(user, list);
     s.openCount += closing.delta;
-    evictIdle(s, progress.watermarkMs);
     s.lastNewDataWallMs = lastNewDataWallMs;
     progress.cursorMs = Math.max(p.cursorMs, until);
     s.progress = progress;
@@ -215,63 +214,51 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     }
 
     metrics.openSessions.set(s.openCount);
-    metrics.evictedUsers.set(s.evicted.size);
     metrics.watermark.set(progress.watermarkMs / 1000);
     metrics.sessionsCompleteUntil.set(progress.cursorMs / 1000);
     const ms = performance.now() - t0;
     metrics.sessionizerRunDuration.observe(ms / 1000);
     const users = byUser.size;
-    if (users || writes.size || cancelled) log.debug({ rows: rows.length, blocks: seenBlocks.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, inMemory: s.open.size, evicted: s.evicted.size, ms: Math.round(ms), phases }, 'sessionizer run');
-    return { read: rows.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, evicted: s.evicted.size, watermarkMs: progress.watermarkMs, ms: Math.round(ms) };
+    if (users || writes.size || cancelled) log.debug({ rows: rows.length, blocks: seenBlocks.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, users_open: s.open.size, ms: Math.round(ms), phases }, 'sessionizer run');
+    return { read: rows.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, watermarkMs: progress.watermarkMs, ms: Math.round(ms) };
   }
 
   /**
    * Every open session the watermark has passed is written closed and leaves memory (through
    * `next`, applied once written). Only the users the due index hands out, and those this run
-   * changed, are looked at. Answers how the count of open sessions changes, and the users handed
-   * out that keep their sessions (to be filed again).
+   * changed, are looked at. Answers how the count of open sessions changes, the users handed out,
+   * and those of them that keep their sessions as they were (to be filed again).
    */
-  function closeExpired(s: State, next: Map<string, OpenSession[]>, w: number, writes: Map<string, SessionRow>, v: number) {
+  function closeExpired(s: State, next: Map<string, OpenSession[]>, before: ReadonlyMap<string, number>, w: number, writes: Map<string, SessionRow>, v: number) {
     let delta = 0;
-    const unchanged: string[] = [];
+    const unchanged: [string, OpenSession[]][] = [];
     const closes = (x: OpenSession) => isClosed(x, w, rules.gapMs, rules.maxDurationMs);
-    const visit = (user: string, before: readonly OpenSession[], list: readonly OpenSession[]) => {
-      const keep = list.some(closes) ? list.filter((x) => (closes(x) ? (writes.set(x.session_id, sessionRow(x, true, v, rules)), false) : true)) : list;
-      if (keep !== list || list !== before) next.set(user, keep as OpenSession[]);
-      else unchanged.push(user);
-      delta += keep.length - before.length;
-    };
-    for (const [user, list] of next) visit(user, openOf(s, user), list);
-    for (const user of s.due.take(w)) {
-      if (next.has(user) || !(s.open.has(user) || s.evicted.has(user))) continue;
+    const keepOpen = (list: OpenSession[]) => (list.some(closes) ? list.filter((x) => (closes(x) ? (writes.set(x.session_id, sessionRow(x, true, v, rules)), false) : true)) : list);
+    for (const [user, list] of next) {
+      const keep = keepOpen(list);
+      next.set(user, keep);
+      delta += keep.length - (before.get(user) ?? 0);
+    }
+    const handed = s.due.take(w);
+    for (const user of handed) {
+      if (next.has(user) || !s.open.has(user)) continue;
       const list = openOf(s, user);
-      visit(user, list, list);
+      const keep = keepOpen(list);
+      if (keep === list) unchanged.push([user, list]);
+      else next.set(user, keep);
+      delta += keep.length - list.length;
     }
-    return { delta, unchanged };
+    return { delta, unchanged, handed };
   }
 
-  /** Users idle past SESSIONIZER_EVICT_IDLE_MS keep their sessions encoded, filed as they were in the due index. */
-  function evictIdle(s: State, w: number) {
-    for (const user of s.idle.take(w)) {
-      const list = s.open.get(user);
-      if (!list || list.some((x) => x.endedByLogout)) continue;
-      const at = lastEndMs(list) + evictIdleMs;
-      if (at >= w) { s.idle.fileAt(user, at); continue; }
-      s.open.delete(user);
-      s.evicted.set(user, encodeOpen(list));
-    }
-  }
-
-  /** A user's open sessions, in memory or decoded from their evicted form (a new list: the caller may keep it). */
+  /** A user's open sessions, decoded (a new list: the caller may keep it). */
   function openOf(s: State, user: string): OpenSession[] {
-    const list = s.open.get(user);
-    if (list) return list;
-    const encoded = s.evicted.get(user);
+    const encoded = s.open.get(user);
     return encoded === undefined ? [] : decodeOpen(user, encoded);
   }
 
-  /** The state a snapshot writes, taken at once: open lists are replaced by a run, never changed, so copying the entries is enough. */
-  const capture = (s: State): SnapshotState => ({ open: [...s.open], encoded: [...s.evicted], seen: s.seen.toJSON(), progress: { ...s.progress } });
+  /** The state a snapshot writes, taken at once: a run replaces a user's encoded string, so copying the entries is enough. */
+  const capture = (s: State): SnapshotState => ({ open: [...s.open], seen: s.seen.toJSON(), progress: { ...s.progress } });
 
   async function snapshot(state: SnapshotState, generation: number) {
     const t0 = performance.now();
@@ -318,9 +305,3 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
 }
 
 export type Sessionizer = ReturnType<typeof createSessionizer>;
-
-const lastEndMs = (list: readonly OpenSession[]) => {
-  let end = -Infinity;
-  for (const x of list) end = Math.max(end, x.endMs);
-  return end;
-};

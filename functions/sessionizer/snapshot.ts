@@ -1,5 +1,5 @@
 import { setImmediate as yieldTurn } from 'node:timers/promises';
-import { decodeOpen, encodeOpen, type OpenSession } from '../steps/open-sessions.js';
+import { decodeOpen, type OpenSession } from '../steps/open-sessions.js';
 import { createSeenRows, type Block, type SeenRows } from './seen-rows.js';
 import { chMs, type SessionStore } from './store.js';
 
@@ -16,27 +16,23 @@ const YIELD_EVERY = 5_000;
 /** The row of a snapshot that holds the rows the last runs read (user ids are v4, never nil). */
 const SEEN_ROW = '00000000-0000-0000-0000-000000000000';
 
-/**
- * What a snapshot holds, captured at one moment: the open sessions, as objects or already encoded
- * (an idle user's, see encodeOpen), and the rows the last runs read.
- */
-export type SnapshotState = { open: Iterable<[string, OpenSession[]]>; encoded: Iterable<[string, string]>; seen: ReturnType<SeenRows['toJSON']>; progress: Progress };
+/** What a snapshot holds, captured at one moment: each user's open sessions, encoded (encodeOpen), and the rows the last runs read. */
+export type SnapshotState = { open: Iterable<[string, string]>; seen: ReturnType<SeenRows['toJSON']>; progress: Progress };
 
 export async function writeSnapshot(store: SessionStore, state: SnapshotState, generation: number) {
-  let rows: Record<string, unknown>[] = [{ generation, user_id: SEEN_ROW, state: JSON.stringify(state.seen) }];
+  let rows: [string, string][] = [[SEEN_ROW, JSON.stringify(state.seen)]];
   let users = 0;
-  const add = async (user_id: string, encoded: string) => {
-    rows.push({ generation, user_id, state: encoded });
-    // Encoding a million open sessions is seconds of JavaScript: the ingest may share the event loop (npm start).
+  const add = async (user: string, encoded: string) => {
+    rows.push([user, encoded]);
+    // A million rows are seconds of JavaScript: the ingest may share the event loop (npm start).
     if (++users % YIELD_EVERY === 0) await yieldTurn();
     if (rows.length >= ROWS_PER_INSERT) {
-      await store.insert('sessionizer_open', rows, `open:${generation}:${users}`);
+      await store.insertOpen(generation, rows, `open:${generation}:${users}`);
       rows = [];
     }
   };
-  for (const [user_id, list] of state.open) if (list.length) await add(user_id, encodeOpen(list));
-  for (const [user_id, encoded] of state.encoded) await add(user_id, encoded);
-  await store.insert('sessionizer_open', rows, `open:${generation}:${users}`);
+  for (const [user, encoded] of state.open) await add(user, encoded);
+  await store.insertOpen(generation, rows, `open:${generation}:${users}`);
   const { progress } = state;
   // Only once every row is in does the snapshot count; then older generations can go.
   await store.insert('sessionizer_state', [{ name: 'snapshot', cursor: iso(progress.cursorMs), max_event: iso(progress.maxEventMs), watermark: iso(progress.watermarkMs), updated_at: iso(Date.now()), generation, users: users + 1 }]);

@@ -41,6 +41,12 @@ export function createSessionStore(db: string, deps: { ch: ClickHouseClient; met
       table: `${db}.user_sessions_realtime`, columns: [...SESSION_COLUMNS], format: 'TabSeparated', values: Readable.from([sessionsTsv(rows)], { objectMode: false }),
       clickhouse_settings: { insert_deduplication_token: token },
     }).then(() => undefined);
+  /** Snapshot rows as TabSeparated text, like the sessions: a snapshot is a million JSON strings, which JSONEachRow would escape twice. */
+  const insertOpen = (generation: number, rows: readonly (readonly [user: string, state: string])[], token: string) =>
+    rows.length === 0 ? Promise.resolve() : ch.insert({
+      table: `${db}.sessionizer_open`, columns: ['generation', 'user_id', 'state'], format: 'TabSeparated',
+      values: Readable.from([openTsv(generation, rows)], { objectMode: false }), clickhouse_settings: { insert_deduplication_token: token },
+    }).then(() => undefined);
   const command = (name: QueryName, params: Record<string, unknown>) => ch.command({ query: Q[name].replaceAll('{db}', db), query_params: params }).then(() => undefined);
 
   /**
@@ -75,7 +81,7 @@ export function createSessionStore(db: string, deps: { ch: ClickHouseClient; met
     return { winners, cancelled: cancels.length };
   }
 
-  return { query, queryCompact, queryEach, insert, insertSessions, command, cancelCopies };
+  return { query, queryCompact, queryEach, insert, insertSessions, insertOpen, command, cancelCopies };
 }
 export type SessionStore = ReturnType<typeof createSessionStore>;
 
@@ -103,6 +109,12 @@ const tsvCounts = (m: Record<string, number>) => {
   let out = '{';
   for (const k in m) out += `${out.length > 1 ? ',' : ''}'${k}':${m[k]}`;
   return `${out}}`;
+};
+
+const openTsv = (generation: number, rows: readonly (readonly [string, string])[]) => {
+  let out = '';
+  for (const [user, state] of rows) out += `${generation}\t${user}\t${tsvText(state)}\n`;
+  return out;
 };
 
 /** The rows in SESSION_COLUMNS order, one line each. */

@@ -4,7 +4,7 @@
  * that drifted from values.ts fails here. Then: bad inputs throw, naming the value.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_INPUTS, GiB, SESSIONIZER_STATE, ValuesError, deriveValues, inMemorySessionsAt, openSessionsAt, sessionStateBytesAt, values, type FunctionInputs, type Inputs } from '../../charts/values.js';
+import { DEFAULT_INPUTS, GiB, SESSIONIZER_STATE, ValuesError, deriveValues, openSessionsAt, sessionStateBytesAt, values, type FunctionInputs, type Inputs } from '../../charts/values.js';
 import { find, mib, real, type Manifest } from './synth.js';
 
 const out = real();
@@ -148,16 +148,12 @@ describe('the sessionizer: its memory is its open sessions', () => {
     expect(cm.data.SESSIONIZER_INTERVAL_MS).toBe(String(values.inputs.sessionizer.intervalMs));
   });
 
-  it('the figures docs/deploy.md and values.ts state: ~2 M open sessions at the design rate, ~560,000 as objects, ~1.5 GiB; the budget admits ~1,550 events/s', () => {
+  it('the figures docs/deploy.md and values.ts state: ~2 M users with an open session at the design rate, ~1.05 GiB encoded; the budget admits ~2,230 events/s', () => {
     const design = values.inputs.design.eventsPerSecond;
     expect(openSessionsAt(design)).toBe(2_000_000);
-    expect(inMemorySessionsAt(design)).toBe(560_000);
-    expect(Math.round(sessionStateBytesAt(design) / 2 ** 20)).toBe(1545);
-    // Every open session in memory, as before eviction: ~2.8 GiB, ~840 events/s in the budget.
-    expect(Math.round((openSessionsAt(design) * SESSIONIZER_STATE.bytesPerOpenSession) / 2 ** 20)).toBe(2861);
-    expect(openSessionsAt(850) * SESSIONIZER_STATE.bytesPerOpenSession).toBeGreaterThan(budget);
-    expect(sessionStateBytesAt(1_550)).toBeLessThanOrEqual(budget);
-    expect(sessionStateBytesAt(1_560)).toBeGreaterThan(budget);
+    expect(Math.round(sessionStateBytesAt(design) / 2 ** 20)).toBe(1074);
+    expect(sessionStateBytesAt(2_230)).toBeLessThanOrEqual(budget);
+    expect(sessionStateBytesAt(2_240)).toBeGreaterThan(budget);
   });
 
   it('the design load\'s open sessions would not fit the pool: the budget is what it admits', () => {

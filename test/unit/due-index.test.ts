@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { createDueIndex, createTimeIndex, dueMs } from '../../functions/sessionizer/due-index.js';
+import { createDueIndex, dueMs } from '../../functions/sessionizer/due-index.js';
 import { openSession, type SessionRules } from '../../functions/steps/sessionize.js';
 
 const RULES: SessionRules = { gapMs: 30 * 60_000, maxDurationMs: 24 * 3600_000 };
@@ -21,10 +21,10 @@ describe('the due index hands out users whose earliest session the watermark has
     expect(due.take(T0 + 1_000)).toEqual(['a']);
     expect(due.take(T0 + 1_000)).toEqual([]);
     expect(due.take(T0 + 10_000)).toEqual(['b']);
-    // Filed for a second already handed out: handed out at the next take.
+    // Filed for a second already handed out (a run that failed files its users again): handed out at the next take.
     due.file('c', [session(T0, T0, true)]);
+    expect(due.take(T0 + 10_000)).toEqual(['c']);
     expect(due.take(T0 + 10_000)).toEqual([]);
-    expect(due.take(T0 + 11_000)).toEqual(['c']);
   });
 
   test('a user is filed by the earliest of its sessions; a watermark jump hands out every second passed', () => {
@@ -36,14 +36,24 @@ describe('the due index hands out users whose earliest session the watermark has
   });
 });
 
-describe('the time index behind it files users by a time of the caller', () => {
-  test('fileAt hands a user out once the watermark has passed that second; a past second goes to the next take', () => {
-    const idle = createTimeIndex();
-    idle.fileAt('a', T0 + 1_500);
-    expect(idle.take(T0 + 1_999)).toEqual([]);
-    expect(idle.take(T0 + 2_000)).toEqual(['a']);
-    idle.fileAt('b', T0);
-    expect(idle.take(T0 + 2_500)).toEqual([]);
-    expect(idle.take(T0 + 3_000)).toEqual(['b']);
+describe('a user is filed once', () => {
+  test('filing again moves the user: only the newest due second hands them out', () => {
+    const due = createDueIndex(RULES);
+    due.file('u', [session(T0, T0, true)]);
+    due.file('u', [session(T0, T0 + 5_000, true)]); // a later event moved the session's end
+    expect(due.size).toBe(1);
+    expect(due.take(T0 + 1_000)).toEqual([]);
+    expect(due.take(T0 + 6_000)).toEqual(['u']);
+    expect(due.size).toBe(0);
+  });
+
+  test('filing with no sessions unfiles; a user handed out can be filed again', () => {
+    const due = createDueIndex(RULES);
+    due.file('u', [session(T0, T0, true)]);
+    due.file('u', []);
+    expect(due.take(T0 + 10_000)).toEqual([]);
+    due.file('u', [session(T0, T0 + 20_000, true)]);
+    expect(due.take(T0 + 21_000)).toEqual(['u']);
+    expect(due.take(T0 + 30_000)).toEqual([]);
   });
 });

@@ -14,10 +14,10 @@ import { createRandom } from '../../generator/random.js';
 import { referenceSessions } from '../../generator/reference-sessions.js';
 
 /**
- * A user idle for SESSIONIZER_EVICT_IDLE_MS (event time) has their open sessions kept encoded, not
- * as objects. A new event of theirs continues that session (same id, folded without reading
- * anything back), and once the watermark passes it, it is written closed, also by a sessionizer
- * that started from a snapshot taken while they were evicted. Sessions equal the reference's.
+ * Between runs every user's open sessions are kept encoded (encodeOpen), not as objects. A user who
+ * comes back within the gap continues the same session (same id, folded without reading anything
+ * back), and once the watermark passes it, it is written closed, also by a sessionizer that started
+ * from a snapshot. Sessions equal the reference's.
  */
 const MIN = 60_000;
 const T0 = Date.now() - 6 * 3600_000; // event time
@@ -29,7 +29,7 @@ let ch: ClickHouseClient;
 let storedMs = W0;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sessionizer-evict-'));
+  dir = mkdtempSync(join(tmpdir(), 'sessionizer-encoded-'));
   ch = await createClickHouse({ CLICKHOUSE_URL: '', CLICKHOUSE_USER: 'default', CLICKHOUSE_PASSWORD: '', CLICKHOUSE_DATA_DIR: dir });
 });
 afterAll(async () => {
@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 const sessionizer = (db: string) => createSessionizer(
-  { CLICKHOUSE_DATABASE: db, SESSION_GAP_MS: 30 * MIN, ALLOWED_LATENESS_MS: MIN, IDLE_TIMEOUT_MS: 3600_000, SESSIONIZER_EVICT_IDLE_MS: 5 * MIN },
+  { CLICKHOUSE_DATABASE: db, SESSION_GAP_MS: 30 * MIN, ALLOWED_LATENESS_MS: MIN, IDLE_TIMEOUT_MS: 3600_000 },
   { ch, metrics: createMetrics(), log: createLogger('test', 'warn') },
 );
 
@@ -67,44 +67,41 @@ const reference = (all: UserEvent[], minute: number) => referenceSessions(all).s
 
 const users = (k: number, from: number) => Array.from({ length: k }, (_, i) => `e1c7e1c7-0000-4000-8000-${String(from + i).padStart(12, '0')}`);
 
-describe('idle users\' open sessions are kept encoded until they come back or close', () => {
-  test('an evicted user continues their session, and it closes by timeout as the reference says', async () => {
-    const db = 'evict_continue';
+describe('open sessions kept encoded between runs continue and close as the reference says', () => {
+  test('a user back after 20 idle minutes continues their session, and it closes by timeout as the reference says', async () => {
+    const db = 'encoded_continue';
     await migrate(ch, db);
     const all: UserEvent[] = [];
     const s = sessionizer(db);
     const [a, b, c, clock] = users(4, 0);
-    // c logs out: a session ended by logout is never evicted (it closes within the lateness).
+    // c logs out: closed once the watermark passes the logout.
     await s.runOnce(await store(db, all, [[a!, 0], [a!, 1], [b!, 0], [c!, 0], [c!, 1, 'logout']]));
-    // The watermark (latest event less a minute) passes a's and b's last event by more than 5 minutes.
     const r = await s.runOnce(await store(db, all, [[clock!, 10]]));
-    expect(r.evicted).toBe(2);
-    expect(r.open).toBe(3); // a, b and the clock's: evicted sessions still count (c's logout closed it)
+    expect(r.open).toBe(3); // a, b and the clock's (c's logout closed it)
 
     // a comes back within the gap: the session continues (one session, 3 events, same id), folded from its encoded form.
     const back = await s.runOnce(await store(db, all, [[a!, 20], [clock!, 21]]));
     expect(back.recomputed).toBe(0);
-    expect(back.evicted).toBe(1); // b
+    expect(back.open).toBe(3); // a, b and the clock's (10 and 21 are one visit)
     const aRows = (await sessions(db)).filter((x) => x.start_ms === T0 && x.event_count === 3);
     expect(aRows).toHaveLength(1);
 
     // The watermark passes every session's end plus the gap: each is closed, as the reference has it.
     const closing = await s.runOnce(await store(db, all, [[clock!, 120]]));
     expect(closing.open).toBe(1); // the clock's own last visit
-    expect(closing.evicted).toBe(0);
     await s.runOnce(await store(db, all, [[users(1, 9)[0]!, 300]]));
     expect(await sessions(db)).toEqual(reference(all, 299));
   }, 60_000);
 
-  test('a sessionizer started from a snapshot closes the users evicted before it', async () => {
-    const db = 'evict_snapshot';
+  test('a sessionizer started from a snapshot continues and closes the sessions it holds', async () => {
+    const db = 'encoded_snapshot';
     await migrate(ch, db);
     const all: UserEvent[] = [];
     const first = sessionizer(db);
     const list = users(30, 100);
     const [clock] = users(1, 200);
     await first.runOnce(await store(db, all, list.map((u, i) => [u, i % 3] as [string, number])));
-    expect((await first.runOnce(await store(db, all, [[clock!, 15]]))).evicted).toBe(30);
+    expect((await first.runOnce(await store(db, all, [[clock!, 15]]))).open).toBe(31);
     await first.stop({ snapshot: true });
 
     const next = sessionizer(db);
@@ -112,13 +109,32 @@ describe('idle users\' open sessions are kept encoded until they come back or cl
     const r = await next.runOnce(await store(db, all, [[list[0]!, 25], [list[1]!, 45], [clock!, 46]]));
     expect(r.recomputed).toBe(0);
     // The watermark (45) passes the 28 who did not come back (their end plus the gap): closed from the
-    // snapshot's encoded sessions. The one back at 25 is idle again, evicted; the one back at 45 is not.
-    expect(r.evicted).toBe(1);
+    // snapshot's sessions.
     expect(r.open).toBe(4); // those two, and the clock's two visits (15 is not yet past its gap)
     await next.runOnce(await store(db, all, [[clock!, 200]]));
     await next.runOnce(await store(db, all, [[users(1, 300)[0]!, 400]]));
     const got = await sessions(db);
     expect(got).toEqual(reference(all, 399));
     expect(got.filter((x) => x.is_closed === 1)).toHaveLength(34); // 30 users (one twice), the clock's three visits (15, 46, 200)
+  }, 60_000);
+
+  test('a run whose session write fails closes the same sessions at the next run', async () => {
+    const db = 'encoded_failed_write';
+    await migrate(ch, db);
+    const all: UserEvent[] = [];
+    const s = sessionizer(db);
+    const list = users(5, 500);
+    const [clock] = users(1, 600);
+    await s.runOnce(await store(db, all, list.map((u, i) => [u, i] as [string, number])));
+    // The watermark passes every one of them by the gap, while the sessions table cannot be written.
+    const at = await store(db, all, [[clock!, 40]]);
+    await ch.command({ query: `DETACH TABLE ${db}.user_sessions_realtime` });
+    await expect(s.runOnce(at)).rejects.toThrow();
+    await ch.command({ query: `ATTACH TABLE ${db}.user_sessions_realtime` });
+    const r = await s.runOnce(at + 1_000);
+    expect(r.open).toBe(1); // the clock's
+    const got = await sessions(db);
+    expect(got).toEqual(reference(all, 39));
+    expect(got.filter((x) => x.is_closed === 1)).toHaveLength(5);
   }, 60_000);
 });
