@@ -279,15 +279,20 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   return {
     /** One run now (or at `now`, for tests and benchmarks); a run already going is shared, not doubled. */
     runOnce: (now?: number) => shared(() => runOnce(now)) as Promise<Awaited<ReturnType<typeof runOnce>>>,
-    /** Runs every `intervalMs` until stopped; a failed run is logged and retried next time. */
+    /**
+     * Starts a run every `intervalMs` (from one start to the next, so a run's own time does not add
+     * to the wait of the rows it leaves for the next; a run longer than that is followed at once),
+     * until stopped; a failed run is logged and retried next time.
+     */
     start(intervalMs: number) {
       const tick = async () => {
+        const started = Date.now();
         try {
           await this.runOnce();
         } catch (err) {
           log.warn({ err: (err as Error).message }, 'sessionizer run failed; retrying');
         }
-        if (!stopped) timer = setTimeout(tick, intervalMs);
+        if (!stopped) timer = setTimeout(tick, Math.max(0, started + intervalMs - Date.now()));
       };
       stopped = false;
       timer = setTimeout(tick, intervalMs);
