@@ -8,11 +8,12 @@ import { openClickHouse } from '../functions/core/runtime.js';
 import { createSessionizer } from '../functions/sessionizer/sessionizer.js';
 
 /**
- * What an open session costs (issue 3): N users each with one recent event, so N sessions are
- * open at once; the sessionizer opens them all in one run. Reports the bytes per open session where
- * the state lives (ClickHouse: user_sessions_realtime, compressed and not) and the sessionizer's
- * peak heap growth per session of one chunk (the only session state a process ever holds).
- *   npx tsx bench/session-state.ts [--sessions 1000000] [--chunk 20000]
+ * What an open session costs: N users each with one recent event, so N sessions are open at once;
+ * the sessionizer opens them all in one run. Reports the bytes per open session in ClickHouse
+ * (user_sessions_realtime, compressed and not), the sessionizer's heap between runs per open
+ * session (each user's sessions encoded, with its due-index entry; after a full GC), its peak heap
+ * growth during that run, and the snapshot of those sessions (sessionizer_open) written at stop.
+ *   npx tsx --expose-gc bench/session-state.ts [--sessions 1000000] [--chunk 20000]
  */
 const { values: a } = parseArgs({ options: { sessions: { type: 'string', default: '1000000' }, chunk: { type: 'string', default: '20000' } } });
 const n = Number(a.sessions);
@@ -30,7 +31,9 @@ await ch.command({
           FROM numbers(${n})`,
 });
 
-global.gc?.();
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with --expose-gc: the heap between runs is measured after a full GC');
+gc();
 const heap0 = process.memoryUsage().heapUsed;
 let peak = heap0;
 const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().heapUsed); }, 20);
@@ -40,6 +43,12 @@ const s = createSessionizer({ ...config, ALLOWED_LATENESS_MS: 60_000, IDLE_TIMEO
 const r = await s.runOnce(Date.now() + 2_000);
 clearInterval(sampler);
 const seconds = (performance.now() - t0) / 1000;
+gc();
+const heapBetweenRuns = process.memoryUsage().heapUsed - heap0;
+const s0 = performance.now();
+await s.stop({ snapshot: true });
+const snapshotS = (performance.now() - s0) / 1000;
+const [snap] = await q(`SELECT count() AS rows, sum(length(state)) AS chars FROM session_state.sessionizer_open`);
 
 const [open] = await q(`SELECT count() AS open FROM session_state.user_sessions_realtime FINAL WHERE is_closed = 0`);
 await ch.command({ query: 'OPTIMIZE TABLE session_state.user_sessions_realtime FINAL' });
@@ -53,7 +62,8 @@ const summary = {
   clickhouse_bytes_per_open_session: { on_disk: Number(perSession(parts!.disk)), compressed: Number(perSession(parts!.compressed)), uncompressed: Number(perSession(parts!.uncompressed)) },
   sessionizer_peak_heap_growth_mb: Number(((peak - heap0) / 2 ** 20).toFixed(1)),
   sessionizer_heap_bytes_per_session_in_chunk: Math.round((peak - heap0) / chunk),
-  sessionizer_heap_bytes_per_open_session_between_runs: 0,
+  sessionizer_heap_bytes_per_open_session_between_runs: Math.round(heapBetweenRuns / Number(open!.open)),
+  snapshot: { s: Number(snapshotS.toFixed(1)), rows: Number(snap!.rows), chars_per_user: Math.round(Number(snap!.chars) / Math.max(1, Number(snap!.rows) - 1)) },
   written: r.written,
 };
 console.log(JSON.stringify(summary, null, 2));

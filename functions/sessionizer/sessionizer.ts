@@ -187,7 +187,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       throw err;
     }
     const doneMs = Date.now();
-    const phases = { read: Math.round(tRead - t0), fold: Math.round(tFold - tRead), recompute_and_tx: Math.round(tWrite - tFold), write: Math.round(performance.now() - tWrite) };
+    const tWritten = performance.now();
     // Written: now memory, progress and the rows seen move on.
     for (const [user, list] of next) {
       if (list.length) s.open.set(user, encodeOpen(list));
@@ -196,6 +196,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     }
     for (const [user, list] of closing.unchanged) s.due.file(user, list);
     s.openCount += closing.delta;
+    const phases = { read: Math.round(tRead - t0), fold: Math.round(tFold - tRead), recompute_and_tx: Math.round(tWrite - tFold), write: Math.round(tWritten - tWrite), encode: Math.round(performance.now() - tWritten) };
     s.lastNewDataWallMs = lastNewDataWallMs;
     progress.cursorMs = Math.max(p.cursorMs, until);
     s.progress = progress;
