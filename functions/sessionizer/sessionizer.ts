@@ -96,9 +96,13 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
 
     // Only on an inbox that keeps block numbers through merges: elsewhere a merged part's one number could leave out unseen rows.
     const seenBlocks = s.blockNumbers ? s.seen.blocks().map((x) => new TupleParam(x)) : [];
-    const rows = until > since ? await store.queryCompact<InboxRow>('inbox', { since: ch64(since), until: ch64(until), limit: maxRows, seen: seenBlocks }) : [];
+    const read = (limit: number) => (until > since ? store.queryCompact<InboxRow>('inbox', { since: ch64(since), until: ch64(until), limit, seen: seenBlocks }) : Promise.resolve([]));
+    let limit = maxRows;
+    let rows = await read(limit);
+    // A run ends between two milliseconds of stored_at: one millisecond holding more rows than a run takes (a bulk insert) is read whole.
+    while (rows.length === limit && rows[0]![8] === rows[rows.length - 1]![8]) rows = await read((limit *= 2));
     const tRead = performance.now();
-    if (rows.length === maxRows) until = rows[rows.length - 1]![8] - 1; // the rest of that millisecond comes next run
+    if (rows.length === limit) until = rows[rows.length - 1]![8] - 1; // the rest of that millisecond comes next run
     const byUser = new Map<string, StoredEvent[]>();
     const keys: string[] = [];
     const blocks: Block[] = [];

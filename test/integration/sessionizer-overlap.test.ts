@@ -122,6 +122,26 @@ describe('the overlap is left out by block inside ClickHouse', () => {
   }, 120_000);
 });
 
+describe('a run takes at most maxRowsPerRun rows, ending between two milliseconds of stored_at', () => {
+  test('a backlog is worked off over several runs, and one millisecond holding more rows than a run takes is read whole', async () => {
+    const db = 'overlap_limit';
+    await migrate(ch, db);
+    const all: UserEvent[] = [];
+    const s = createSessionizer({ ...config(db), maxRowsPerRun: 10 }, { ch, metrics: createMetrics(), log: createLogger('test', 'warn') });
+    const list = users(7, 900);
+    const at = T0 + 60_000;
+    await insert(db, list, 6, at, T0, all); // six rows in one millisecond,
+    await insert(db, list, 25, at + 1, T0 + 100, all); // then 25 in the next: more than a run takes,
+    const first = await s.runOnce(at + 5_000);
+    expect(first.users).toBeGreaterThan(0);
+    // ... and the first run stopped before the 25: a millisecond is never split between runs.
+    expect(first.read).toBe(10);
+    const second = await s.runOnce(at + 5_000);
+    expect(second.read).toBe(25);
+    await sessionsEqualReference(db, all);
+  }, 60_000);
+});
+
 describe('session rows are written as TabSeparated text', () => {
   test('pages with tabs, newlines, backslashes and quotes are stored as sent; every column as the JSON rows were', async () => {
     const db = 'sessions_tsv';
