@@ -70,16 +70,15 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
 
   async function load(now: number): Promise<State> {
     const t0 = performance.now();
-    const { progress, open: lists, seen } = await loadSnapshot(store);
+    const { progress, open, seen } = await loadSnapshot(store);
     const [b] = await store.query<{ n: string }>('inboxBlockNumbers', { database: opts.CLICKHOUSE_DATABASE });
     const blockNumbers = Number(b?.n) > 0;
     let openCount = 0;
     const due = createDueIndex(rules);
-    const open = new Map<string, string>();
-    for (const [user, list] of lists) {
+    for (const user of open.keys()) {
+      const list = openOf(open, user);
       openCount += list.length;
       due.file(user, list);
-      open.set(user, encodeOpen(list));
     }
     log.info({ users: open.size, sessions: openCount, cursor: new Date(progress.cursorMs).toISOString(), blockNumbers, ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
     return { progress, open, due, openCount, seen, blockNumbers, lastNewDataWallMs: now, lastSnapshotWallMs: now };
@@ -139,7 +138,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     for (const [user, events] of byUser) {
       // The sessionizer may share its process with ingest (npm start): give the event loop a turn.
       if (++n % YIELD_EVERY === 0) await yieldTurn();
-      const open = openOf(s, user);
+      const open = openOf(s.open, user);
       const r = placeEvents(open, events, watermark, rules);
       before.set(user, open.length);
       if (r.kind === 'folded') {
@@ -187,7 +186,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       }
     } catch (err) {
       // Memory stays as it was: the users the due index handed out are filed again for the next run.
-      for (const user of closing.handed) s.due.file(user, openOf(s, user));
+      for (const user of closing.handed) s.due.file(user, openOf(s.open, user));
       throw err;
     }
     const doneMs = Date.now();
@@ -247,7 +246,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const handed = s.due.take(w);
     for (const user of handed) {
       if (next.has(user) || !s.open.has(user)) continue;
-      const list = openOf(s, user);
+      const list = openOf(s.open, user);
       const keep = keepOpen(list);
       if (keep === list) unchanged.push([user, list]);
       else next.set(user, keep);
@@ -257,8 +256,8 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   }
 
   /** A user's open sessions, decoded (a new list: the caller may keep it). */
-  function openOf(s: State, user: string): OpenSession[] {
-    const encoded = s.open.get(user);
+  function openOf(open: ReadonlyMap<string, string>, user: string): OpenSession[] {
+    const encoded = open.get(user);
     return encoded === undefined ? [] : decodeOpen(user, encoded);
   }
 

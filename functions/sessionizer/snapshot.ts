@@ -1,5 +1,4 @@
 import { setImmediate as yieldTurn } from 'node:timers/promises';
-import { decodeOpen, type OpenSession } from '../steps/open-sessions.js';
 import { createSeenRows, type Block, type SeenRows } from './seen-rows.js';
 import { chMs, type SessionStore } from './store.js';
 
@@ -43,17 +42,17 @@ export async function writeSnapshot(store: SessionStore, state: SnapshotState, g
   return users;
 }
 
-/** The newest complete snapshot, or an empty start (cursor 0: the whole inbox is replayed). */
-export async function loadSnapshot(store: SessionStore): Promise<{ progress: Progress; open: Map<string, OpenSession[]>; seen: SeenRows }> {
+/** The newest complete snapshot (each user's open sessions as stored, encoded), or an empty start (cursor 0: the whole inbox is replayed). */
+export async function loadSnapshot(store: SessionStore): Promise<{ progress: Progress; open: Map<string, string>; seen: SeenRows }> {
   for (let attempt = 0; ; attempt++) {
     const [s] = await store.query<{ cursor: string; max_event: string; watermark: string; generation: string; users: string }>('state', { name: 'snapshot' });
-    const open = new Map<string, OpenSession[]>();
+    const open = new Map<string, string>();
     if (!s) return { progress: { cursorMs: 0, maxEventMs: 0, watermarkMs: 0 }, open, seen: createSeenRows() };
     let seen = createSeenRows(), rows = 0;
     await store.queryEach<[string, string]>('snapshot', { generation: s.generation }, ([user, state]) => {
       rows++;
       if (user === SEEN_ROW) seen = createSeenRows(JSON.parse(state) as { untilMs: number; keys: string[]; blocks?: Block[] }[]);
-      else open.set(user, decodeOpen(user, state));
+      else open.set(user, state);
     });
     // A newer snapshot may have dropped this one while it was read: take the newer one then.
     if (rows === Number(s.users) || attempt >= 5) return { progress: { cursorMs: chMs(s.cursor), maxEventMs: chMs(s.max_event), watermarkMs: chMs(s.watermark) }, open, seen };
