@@ -71,10 +71,10 @@ export function withIds(sessions: readonly Session[], events: readonly StoredEve
 }
 
 /**
- * The compact form of a user's open sessions: sessionizer_open.state, and an idle user's sessions
- * in the sessionizer's memory (one string instead of ~9 objects). Type counts as an array in
- * EVENT_TYPES order and the 48-bit id hashes in base 36 keep it near 350 characters for a visit of
- * ten events; decodeOpen also reads the earlier form (counts as an object, ids as numbers).
+ * The compact form of a user's open sessions: sessionizer_open.state, and every user's sessions in
+ * the sessionizer's memory between runs (one string instead of ~9 objects). Type counts as an array
+ * in EVENT_TYPES order and the 48-bit id hashes in base 36 keep it near 250 characters for a visit
+ * of ten events; decodeOpen also reads the earlier form (counts as an object, ids as numbers).
  */
 export function encodeOpen(list: readonly OpenSession[]): string {
   return JSON.stringify(list.map((s) => [
