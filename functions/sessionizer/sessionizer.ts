@@ -224,7 +224,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     metrics.sessionizerRunDuration.observe(ms / 1000);
     const users = byUser.size;
     if (users || writes.size || cancelled) log.debug({ rows: rows.length, blocks: seenBlocks.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, users_open: s.open.size, ms: Math.round(ms), phases }, 'sessionizer run');
-    return { read: rows.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, watermarkMs: progress.watermarkMs, ms: Math.round(ms) };
+    return { read: rows.length, users, recomputed: recompute.size, written: out.length, cancelled, late: lateRows.length, open: s.openCount, watermarkMs: progress.watermarkMs, cursorMs: progress.cursorMs, ms: Math.round(ms) };
   }
 
   /**

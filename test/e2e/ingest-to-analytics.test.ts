@@ -38,6 +38,7 @@ beforeAll(async () => {
   expect(again.every((a) => a.status === 200 && (a.body as { stored: number }).stored === 0)).toBe(true);
 
   // Once the stream is idle the watermark follows the wall clock and every session closes.
+  await stack.sessionsCaughtUp();
   await waitFor(async () => {
     const [r] = await stack.query<{ open: string; closed: string }>('SELECT countIf(is_closed = 0) AS open, countIf(is_closed = 1) AS closed FROM {db}.user_sessions_realtime FINAL');
     return r && Number(r.open) === 0 && Number(r.closed) > 0 ? r : undefined;

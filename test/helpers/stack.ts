@@ -8,6 +8,7 @@ import { createMetrics } from '../../functions/core/metrics.js';
 import { composeSpeedLayer } from '../../functions/core/compose.js';
 import { listen } from '../../functions/adapters/http-server.js';
 import type { SimUser } from '../../generator/simulate.js';
+import { waitFor } from '../../local/wait-for.js';
 
 /**
  * A whole speed layer in the test process against the real engines: the embedded ClickHouse (one
@@ -21,7 +22,7 @@ export async function startStack(overrides: Partial<Config> = {}) {
     CLICKHOUSE_DATABASE: `t_${suffix}`,
     CLICKHOUSE_DATA_DIR: process.env.CLICKHOUSE_URL ? '' : `${tmpdir()}/speed-layer-test-ch-${process.pid}`,
     USERS_TABLE: `t_${suffix}.users`,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: (process.env.TEST_LOG_LEVEL as Config['LOG_LEVEL'] | undefined) ?? 'warn',
     SESSIONIZER_INTERVAL_MS: 500,
     ...overrides,
   });
@@ -57,6 +58,17 @@ export async function startStack(overrides: Partial<Config> = {}) {
           await replica.close();
         },
       };
+    },
+    /**
+     * Runs the sessionizer until its cursor has passed `wallMs` (default: now): every row stored
+     * before then is in its session. One run's answer does not say so: a run leaves the rows stored
+     * in its last second to the next one, and a timer run already going is shared. Answers the last run.
+     */
+    async sessionsCaughtUp(wallMs = Date.now(), timeoutMs = 60_000) {
+      return waitFor(async () => {
+        const run = await sessionizer.runOnce();
+        return run.cursorMs >= wallMs ? run : undefined;
+      }, `the sessionizer's cursor past ${new Date(wallMs).toISOString()}`, timeoutMs, 100);
     },
     async seedUsers(users: readonly SimUser[]) {
       await tiers.source.upsert(users.filter((u) => u.inPostgres).map((u) => ({ user_id: u.user_id, tier: u.tier })));

@@ -22,7 +22,7 @@ async function expectReferenceSessions(s: Stack, events: UserEvent[]) {
     const [r] = await s.query<{ open: string; closed: string }>('SELECT countIf(is_closed = 0) AS open, countIf(is_closed = 1) AS closed FROM {db}.user_sessions_realtime FINAL');
     return r && Number(r.open) === 0 && Number(r.closed) > 0 ? r : undefined;
   }, 'every session closed', 60_000);
-  await s.sessionizer.runOnce();
+  await s.sessionsCaughtUp();
   const rows = await s.query<Record<string, string>>(
     `SELECT toString(session_id) AS session_id, toString(user_id) AS user_id, toUnixTimestamp64Milli(start_time) AS start_ms,
             toUnixTimestamp64Milli(end_time) AS end_ms, event_count, revenue, entry_page, exit_page, closed_by, event_type_counts

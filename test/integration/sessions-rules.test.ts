@@ -29,7 +29,7 @@ describe('max session duration and the ordered funnel equal the reference', () =
       const [r] = await s.query<{ open: string; closed: string }>('SELECT countIf(is_closed = 0) AS open, countIf(is_closed = 1) AS closed FROM {db}.user_sessions_realtime FINAL');
       return r && Number(r.open) === 0 && Number(r.closed) > 0 ? r : undefined;
     }, 'every session closed', 60_000);
-    await s.sessionizer!.runOnce();
+    await s.sessionsCaughtUp();
 
     const expected = referenceSessions(events, GAP, MAX_DURATION).sort((a, b) => (a.session_id < b.session_id ? -1 : 1));
     const rows = await s.query<{ session_id: string; start_ms: string; end_ms: string; event_count: number; closed_by: string; funnel_step: number; funnel_ms: string }>(
