@@ -108,5 +108,29 @@ export async function loadHistory(ch: ClickHouseClient, db: string, o: HistoryOp
   } finally {
     for (const v of views) await ch.command({ query: `ATTACH TABLE ${db}.${v}` });
   }
-  return { sessions: o.sessions, events, seconds: Math.round((Date.now() - started) / 100) / 10, inbox_views_detached: views };
+  const loadedS = Math.round((Date.now() - started) / 100) / 10;
+  const merged = await waitForMerges(ch, db, o.log);
+  return { sessions: o.sessions, events, seconds: loadedS, merge_wait_s: merged.seconds, active_parts: merged.parts, inbox_views_detached: views };
 }
+
+/**
+ * Waits until no merge has run for a few seconds (at most MERGE_WAIT_MS): a shop's weeks of history
+ * are merged parts, not the load's hundreds of fresh ones, whose merges would otherwise take the
+ * run's first minutes of CPU.
+ */
+async function waitForMerges(ch: ClickHouseClient, db: string, log?: (msg: string) => void) {
+  const started = Date.now();
+  const count = async (sql: string) => Number((await (await ch.query({ query: sql, query_params: { db }, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n ?? 0);
+  let quiet = 0;
+  let parts = 0;
+  while (Date.now() - started < MERGE_WAIT_MS && quiet < 3) {
+    await new Promise((r) => setTimeout(r, 2_000));
+    const merges = await count(`SELECT count() AS n FROM system.merges WHERE database = {db:String}`);
+    parts = await count(`SELECT count() AS n FROM system.parts WHERE database = {db:String} AND active`);
+    quiet = merges === 0 ? quiet + 1 : 0;
+    if ((Date.now() - started) % 30_000 < 2_000) log?.(`history: merging, ${merges} merges running, ${parts} active parts (${Math.round((Date.now() - started) / 1000)} s)`);
+  }
+  log?.(`history: merges settled after ${Math.round((Date.now() - started) / 1000)} s, ${parts} active parts`);
+  return { seconds: Math.round((Date.now() - started) / 1000), parts };
+}
+const MERGE_WAIT_MS = 20 * 60_000;

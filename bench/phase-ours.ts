@@ -151,6 +151,6 @@ async function storeHistory(args: BenchArgs, runDir: string, dataDir: string, ch
   children.push(child);
   const code = await child.exited;
   if (code !== 0 || !result) throw new Error(`the history load failed (exit ${code}); see ${join(runDir, 'history.log')}`);
-  const r = JSON.parse(result) as { sessions: number; events: number; seconds: number };
-  say(`history stored: ${r.sessions.toLocaleString('en')} sessions, ${r.events.toLocaleString('en')} events in ${r.seconds} s`);
+  const r = JSON.parse(result) as { sessions: number; events: number; seconds: number; merge_wait_s: number; active_parts: number };
+  say(`history stored: ${r.sessions.toLocaleString('en')} sessions, ${r.events.toLocaleString('en')} events in ${r.seconds} s; merged in ${r.merge_wait_s} s more to ${r.active_parts} active parts`);
 }

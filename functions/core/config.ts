@@ -32,7 +32,7 @@ const ConfigSchema = Type.Object({
   SESSION_GAP_MS: Type.Integer({ minimum: 1, default: DEFAULT_GAP_MS, description: 'inactivity that ends a session' }),
   SESSION_MAX_DURATION_MS: Type.Integer({ minimum: 1, default: DEFAULT_MAX_DURATION_MS, description: 'longest a session lasts; the next event starts a new one (trigger max_duration)' }),
   SESSIONIZER_INTERVAL_MS: Type.Integer({ minimum: 100, default: 2_000, description: 'how often the sessionizer runs' }),
-  SESSIONIZER_SNAPSHOT_MS: Type.Integer({ minimum: 1_000, default: 300_000, description: 'how often the open sessions are snapshotted (a restart replays the inbox since the last one)' }),
+  SESSIONIZER_SNAPSHOT_MS: Type.Integer({ minimum: 1_000, default: 300_000, description: 'how often the open sessions are snapshotted, as the users changed since the last snapshot (a restart replays the inbox since the last one)' }),
   SESSIONIZER_CHUNK_USERS: Type.Integer({ minimum: 1, default: 10_000, description: 'users recomputed per query after a late event or a second copy' }),
   ALLOWED_LATENESS_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'watermark = max event time - this' }),
   IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 10_000, description: 'no events this long: the watermark follows the wall clock' }),

@@ -14,7 +14,7 @@ const SESSION_COLUMNS = `toString(session_id) AS session_id, toString(user_id) A
            is_closed, closed_by, is_deleted, version, funnel_step, funnel_ms`;
 
 export const SESSIONIZER_QUERIES = {
-  state: `SELECT cursor, max_event, watermark, generation, users FROM {db}.sessionizer_state FINAL WHERE name = {name:String}`,
+  state: `SELECT cursor, max_event, watermark, generation, users, chain, chain_users FROM {db}.sessionizer_state FINAL WHERE name = {name:String}`,
 
   /**
    * The event rows stored in the window: a primary-key range of the inbox, whatever the history.
@@ -37,7 +37,7 @@ export const SESSIONIZER_QUERIES = {
     SELECT count() AS n FROM system.tables
     WHERE database = {database:String} AND name = 'sessionizer_inbox' AND engine_full LIKE '%enable_block_number_column = 1%'`,
 
-  /** One snapshot of the open sessions, by user. */
+  /** One generation of a snapshot (all open users, or those changed since the generation before), by user. */
   snapshot: `SELECT toString(user_id), state FROM {db}.sessionizer_open WHERE generation = {generation:UInt64}`,
   snapshotGenerations: `SELECT DISTINCT generation FROM {db}.sessionizer_open`,
   dropSnapshot: `ALTER TABLE {db}.sessionizer_open DROP PARTITION {generation:UInt64}`,

@@ -8,7 +8,7 @@ import type { StoredCopy } from '../steps/copies.js';
 import { decodeOpen, encodeOpen, placeEvents, rowKey, type OpenSession } from '../steps/open-sessions.js';
 import { DEFAULT_MAX_DURATION_MS, isClosed, nextWatermark, sessionRow, type SessionRow, type StoredEvent } from '../steps/sessionize.js';
 import { recomputeUsers } from './recompute.js';
-import { loadSnapshot, writeSnapshot, type Progress, type SnapshotState } from './snapshot.js';
+import { GONE, loadSnapshot, snapshotIsFull, storedGenerations, writeSnapshot, type Chain, type Progress } from './snapshot.js';
 import type { Block, SeenRows } from './seen-rows.js';
 import { createDueIndex, type DueIndex } from './due-index.js';
 import { ch64, createSessionStore } from './store.js';
@@ -29,8 +29,8 @@ import { ch64, createSessionStore } from './store.js';
  *   again once written;
  * - a user whose rows cannot be folded in order (late, out of order, a second copy) is recomputed
  *   from the stored events from the start of the session the rows land in (./recompute.ts);
- * - the open sessions are snapshotted to ClickHouse every few minutes; a restart loads the newest
- *   snapshot and replays the inbox from its cursor. Writes are idempotent (deterministic ids, rows
+ * - the open sessions are snapshotted to ClickHouse every few minutes, as the users changed since
+ *   the last snapshot (./snapshot.ts); a restart loads the newest snapshot and replays the inbox from its cursor. Writes are idempotent (deterministic ids, rows
  *   versioned), so a replay, a crash between two writes, or a second sessionizer during a rollout
  *   cannot make a session wrong.
  *
@@ -62,15 +62,22 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   const chunkUsers = opts.SESSIONIZER_CHUNK_USERS ?? 10_000;
   const snapshotMs = opts.SESSIONIZER_SNAPSHOT_MS ?? 300_000;
   const maxRows = opts.maxRowsPerRun ?? 200_000;
-  /** `open`: each user's open sessions, encoded (encodeOpen). */
-  type State = { progress: Progress; open: Map<string, string>; due: DueIndex; openCount: number; seen: SeenRows; blockNumbers: boolean; lastNewDataWallMs: number; lastSnapshotWallMs: number };
+  /**
+   * `open`: each user's open sessions, encoded (encodeOpen); `changed`: the users whose entry of
+   * `open` changed since the last snapshot; `chain`: the generations of the newest snapshot.
+   */
+  type State = {
+    progress: Progress; open: Map<string, string>; changed: Set<string>; chain: Chain; due: DueIndex; openCount: number; seen: SeenRows; blockNumbers: boolean;
+    lastNewDataWallMs: number; lastSnapshotWallMs: number;
+  };
   let state: State | undefined;
   let version = 0;
   const nextVersion = (now: number) => now * 1000 + (version++ % 1000);
 
   async function load(now: number): Promise<State> {
     const t0 = performance.now();
-    const { progress, open, seen } = await loadSnapshot(store);
+    const { progress, open, seen, chain, complete } = await loadSnapshot(store);
+    if (!complete) log.error('no complete sessionizer snapshot could be read (a newer one dropped it each time); replaying the whole inbox');
     const [b] = await store.query<{ n: string }>('inboxBlockNumbers', { database: opts.CLICKHOUSE_DATABASE });
     const blockNumbers = Number(b?.n) > 0;
     let openCount = 0;
@@ -80,8 +87,9 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       openCount += list.length;
       due.file(user, list);
     }
-    log.info({ users: open.size, sessions: openCount, cursor: new Date(progress.cursorMs).toISOString(), blockNumbers, ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
-    return { progress, open, due, openCount, seen, blockNumbers, lastNewDataWallMs: now, lastSnapshotWallMs: now };
+    log.info({ users: open.size, sessions: openCount, generations: chain.generations.length, cursor: new Date(progress.cursorMs).toISOString(), blockNumbers, ms: Math.round(performance.now() - t0) }, 'sessionizer state loaded');
+    // `now` may be a test's or a bench's clock; snapshots go by the wall clock.
+    return { progress, open, changed: new Set(), chain, due, openCount, seen, blockNumbers, lastNewDataWallMs: now, lastSnapshotWallMs: Date.now() };
   }
 
   /** One pass; answers what it did. */
@@ -195,6 +203,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     for (const [user, list] of next) {
       if (list.length) s.open.set(user, encodeOpen(list));
       else s.open.delete(user);
+      s.changed.add(user);
       s.due.file(user, list);
     }
     for (const [user, list] of closing.unchanged) s.due.file(user, list);
@@ -211,9 +220,8 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     // Written beside the next runs, not inside this one: encoding every open session takes a while.
     if (doneMs - s.lastSnapshotWallMs >= snapshotMs && !snapshotting) {
       s.lastSnapshotWallMs = doneMs;
-      snapshotting = snapshot(capture(s), v).catch((err: Error) => {
+      snapshotting = snapshot(s, v).catch(() => {
         s.lastSnapshotWallMs = 0; // the next run tries again
-        log.warn({ err: err.message }, 'sessionizer snapshot failed; retrying after the next run');
       }).finally(() => { snapshotting = undefined; });
     }
 
@@ -261,13 +269,28 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     return encoded === undefined ? [] : decodeOpen(user, encoded);
   }
 
-  /** The state a snapshot writes, taken at once: a run replaces a user's encoded string, so copying the entries is enough. */
-  const capture = (s: State): SnapshotState => ({ open: [...s.open], seen: s.seen.toJSON(), progress: { ...s.progress } });
-
-  async function snapshot(state: SnapshotState, generation: number) {
+  /**
+   * Writes a snapshot of `s` (every user, or the users changed since the last one) beside the runs
+   * that follow. Its rows are taken at once, between two runs' changes (a run changes memory, progress
+   * and the rows read in one synchronous step, and replaces a user's encoded string, so copying the
+   * entries is enough). If it fails, its users count as changed again.
+   */
+  async function snapshot(s: State, generation: number) {
     const t0 = performance.now();
-    const users = await writeSnapshot(store, state, generation);
-    log.info({ users, ms: Math.round(performance.now() - t0) }, 'sessionizer snapshot written');
+    let changed = new Set<string>();
+    try {
+      const stored = await storedGenerations(store);
+      changed = s.changed;
+      s.changed = new Set();
+      const full = snapshotIsFull(s.chain, stored, changed.size, s.open.size);
+      const users: [string, string][] = full ? [...s.open] : [...changed].map((u) => [u, s.open.get(u) ?? GONE]);
+      s.chain = await writeSnapshot(store, { users, full, seen: s.seen.toJSON(), progress: { ...s.progress } }, generation, s.chain);
+      log.info({ users: users.length, full, generations: s.chain.generations.length, ms: Math.round(performance.now() - t0) }, 'sessionizer snapshot written');
+    } catch (err) {
+      for (const u of changed) s.changed.add(u);
+      log.warn({ err: (err as Error).message }, 'sessionizer snapshot failed; retrying after the next run');
+      throw err;
+    }
   }
 
   async function cancelDuplicateTransactions(since: number, until: number) {
@@ -307,7 +330,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       if (timer) clearTimeout(timer);
       await running;
       await snapshotting;
-      if (opts.snapshot && state) await snapshot(capture(state), nextVersion(Date.now())).catch((err: Error) => log.warn({ err: err.message }, 'sessionizer snapshot at stop failed'));
+      if (opts.snapshot && state) await snapshot(state, nextVersion(Date.now())).catch(() => undefined);
     },
     get watermarkMs() { return state?.progress.watermarkMs ?? 0; },
   };

@@ -17,7 +17,9 @@ import { referenceSessions } from '../../generator/reference-sessions.js';
  * Between runs every user's open sessions are kept encoded (encodeOpen), not as objects. A user who
  * comes back within the gap continues the same session (same id, folded without reading anything
  * back), and once the watermark passes it, it is written closed, also by a sessionizer that started
- * from a snapshot. Sessions equal the reference's.
+ * from a snapshot. Snapshots are chains: a full generation, then the users changed since (a user
+ * whose sessions all closed as an empty state), full again once the chain would hold more than twice
+ * the open users; a snapshot that fails leaves its users to the next one. Sessions equal the reference's.
  */
 const MIN = 60_000;
 const T0 = Date.now() - 6 * 3600_000; // event time
@@ -64,6 +66,18 @@ const reference = (all: UserEvent[], minute: number) => referenceSessions(all).s
   const closed = x.closed_by === 'logout' ? x.end_ms < T0 + minute * MIN : x.end_ms + 30 * MIN < T0 + minute * MIN;
   return { session_id: x.session_id, start_ms: x.start_ms, end_ms: x.end_ms, event_count: x.event_count, is_closed: closed ? 1 : 0, closed_by: closed ? x.closed_by : '' };
 });
+
+/** The newest snapshot's chain: its generations' row counts (each with the row of rows read), and the generations stored. */
+async function chainOf(db: string) {
+  const [row] = await (await ch.query({ query: `SELECT chain, chain_users FROM ${db}.sessionizer_state FINAL WHERE name = 'snapshot'`, format: 'JSONEachRow' })).json<{ chain: string[]; chain_users: string[] }>();
+  const stored = await (await ch.query({ query: `SELECT DISTINCT toString(generation) AS g FROM ${db}.sessionizer_open`, format: 'JSONEachRow' })).json<{ g: string }>();
+  return { rows: (row?.chain_users ?? []).map(Number), last: row?.chain.at(-1) ?? '', stored: stored.length };
+}
+/** A generation's users and whether each holds open sessions (false: none left). */
+async function generationUsers(db: string, generation: string) {
+  const rows = await (await ch.query({ query: `SELECT toString(user_id) AS u, state != '' AS open FROM ${db}.sessionizer_open WHERE generation = ${generation} AND user_id != toUUID('00000000-0000-0000-0000-000000000000') ORDER BY u`, format: 'JSONEachRow' })).json<{ u: string; open: number }>();
+  return Object.fromEntries(rows.map((r) => [r.u, Number(r.open) === 1]));
+}
 
 const users = (k: number, from: number) => Array.from({ length: k }, (_, i) => `e1c7e1c7-0000-4000-8000-${String(from + i).padStart(12, '0')}`);
 
@@ -136,5 +150,68 @@ describe('open sessions kept encoded between runs continue and close as the refe
     const got = await sessions(db);
     expect(got).toEqual(reference(all, 39));
     expect(got.filter((x) => x.is_closed === 1)).toHaveLength(5);
+  }, 60_000);
+});
+
+describe('snapshots: a full generation, then the users changed since', () => {
+  test('a chain of a full snapshot and a delta restores the open sessions, users with none left included; a full one again drops the older generations', async () => {
+    const db = 'snapshot_chain';
+    await migrate(ch, db);
+    const all: UserEvent[] = [];
+    const list = users(30, 700);
+    const [clock] = users(1, 800);
+    const a = sessionizer(db);
+    await a.runOnce(await store(db, all, list.map((u, i) => [u, i % 3] as [string, number])));
+    expect((await a.runOnce(await store(db, all, [[clock!, 15]]))).open).toBe(31);
+    await a.stop({ snapshot: true });
+    expect(await chainOf(db)).toMatchObject({ rows: [32], stored: 1 }); // 31 users and the rows read
+
+    // One comes back, three log out (closed once the watermark, 24, passes the logout).
+    const b = sessionizer(db);
+    const back = await b.runOnce(await store(db, all, [[list[0]!, 20], [list[1]!, 20, 'logout'], [list[2]!, 20, 'logout'], [list[3]!, 20, 'logout'], [clock!, 25]]));
+    expect(back.open).toBe(28);
+    await b.stop({ snapshot: true });
+    const delta = await chainOf(db);
+    expect(delta).toMatchObject({ rows: [32, 6], stored: 2 }); // the 5 changed users
+    expect(await generationUsers(db, delta.last)).toEqual({ [list[0]!]: true, [list[1]!]: false, [list[2]!]: false, [list[3]!]: false, [clock!]: true });
+
+    // Loaded in order: the three who logged out have nothing open.
+    const c = sessionizer(db);
+    const r = await c.runOnce(await store(db, all, [[clock!, 26]]));
+    expect(r).toMatchObject({ recomputed: 0, open: 28 });
+    // 26 come back: a delta would make the chain 32 + 6 + 27 rows, more than twice 28; the snapshot is full.
+    expect((await c.runOnce(await store(db, all, list.slice(4).map((u) => [u, 27] as [string, number])))).open).toBe(28);
+    await c.stop({ snapshot: true });
+    expect(await chainOf(db)).toMatchObject({ rows: [29], stored: 1 });
+
+    const d = sessionizer(db);
+    expect((await d.runOnce(await store(db, all, [[clock!, 28]]))).open).toBe(28);
+    await d.runOnce(await store(db, all, [[users(1, 900)[0]!, 400]]));
+    expect(await sessions(db)).toEqual(reference(all, 399));
+  }, 60_000);
+
+  test('a snapshot that fails leaves its users to the next one', async () => {
+    const db = 'snapshot_failed';
+    await migrate(ch, db);
+    const all: UserEvent[] = [];
+    const list = users(10, 1000);
+    const s = sessionizer(db);
+    await s.runOnce(await store(db, all, list.map((u) => [u, 0] as [string, number])));
+    await s.stop({ snapshot: true });
+    await s.runOnce(await store(db, all, [[list[0]!, 5]]));
+    await ch.command({ query: `DETACH TABLE ${db}.sessionizer_open` });
+    await s.stop({ snapshot: true }); // fails: logged, not thrown
+    await ch.command({ query: `ATTACH TABLE ${db}.sessionizer_open` });
+    expect(await chainOf(db)).toMatchObject({ rows: [11] });
+    await s.runOnce(await store(db, all, [[list[1]!, 6]]));
+    await s.stop({ snapshot: true });
+    const chain = await chainOf(db);
+    expect(chain.rows).toEqual([11, 3]);
+    expect(await generationUsers(db, chain.last)).toEqual({ [list[0]!]: true, [list[1]!]: true });
+
+    // A sessionizer from that chain has list[0]'s event of minute 5, which it does not replay (the cursor is past it).
+    const next = sessionizer(db);
+    await next.runOnce(await store(db, all, [[users(1, 1100)[0]!, 400]]));
+    expect(await sessions(db)).toEqual(reference(all, 399));
   }, 60_000);
 });

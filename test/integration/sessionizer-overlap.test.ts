@@ -94,7 +94,8 @@ describe('the overlap is left out by block inside ClickHouse', () => {
 
   test('an inbox made before sql/079 gets block numbers at the next start; without them nothing is left out by block', async () => {
     const db = 'overlap_old_inbox';
-    for (const { file, sql } of migrationStatements(db)) if (file < '079') await ch.command({ query: sql });
+    // Every migration but sql/079: the inbox as it was made before it.
+    for (const { file, sql } of migrationStatements(db)) if (!file.startsWith('079_')) await ch.command({ query: sql });
     const setting = async () => (await (await ch.query({ query: `SELECT engine_full FROM system.tables WHERE database = '${db}' AND name = 'sessionizer_inbox'`, format: 'JSONEachRow' })).json<{ engine_full: string }>())[0]!.engine_full;
     expect(await setting()).not.toContain('enable_block_number_column');
 
