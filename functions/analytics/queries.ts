@@ -60,15 +60,16 @@ export const QUERIES = {
       GROUP BY product_id)
     ORDER BY multiIf({sort:String} = 'views', toDecimal128(views, 2), {sort:String} = 'purchases', toDecimal128(purchases, 2), revenue) DESC, product_id
     LIMIT {limit:UInt32}`,
+  /** Both from session_funnel, the sessions keyed by start time: the range is a primary-key range (sql/081). */
   sessionsSummary: `
     SELECT count() AS sessions, countIf(is_closed = 0) AS open, countIf(is_closed = 1) AS closed,
            countIf(converted = 1) AS converted, round(avg(duration_ms) / 1000, 1) AS avg_duration_s,
            round(avg(event_count), 2) AS avg_events, sum(revenue) AS revenue
-    FROM {db}.user_sessions_realtime FINAL WHERE ${RANGE_TS('start_time')}`,
+    FROM {db}.session_funnel FINAL WHERE ${RANGE_TS('start_time')}`,
   recentSessions: `
     SELECT session_id, user_id, user_tier AS tier, start_time, end_time, duration_ms, event_count, page_views,
            purchases, revenue, converted, entry_page, exit_page, is_closed, closed_by
-    FROM {db}.user_sessions_realtime FINAL WHERE ${RANGE_TS('start_time')}
+    FROM {db}.session_funnel FINAL WHERE ${RANGE_TS('start_time')}
     ORDER BY end_time DESC, session_id LIMIT {limit:UInt32}`,
   freshness: `
     SELECT max(timestamp) AS latest_event, max(stored_at) AS last_stored, sum(sign) AS events,
