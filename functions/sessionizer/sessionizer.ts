@@ -30,9 +30,9 @@ import { ch64, createSessionStore } from './store.js';
  * - a user whose rows cannot be folded in order (late, out of order, a second copy) is recomputed
  *   from the stored events from the start of the session the rows land in (./recompute.ts);
  * - the open sessions are snapshotted to ClickHouse every few minutes, as the users changed since
- *   the last snapshot (./snapshot.ts); a restart loads the newest snapshot and replays the inbox from its cursor. Writes are idempotent (deterministic ids, rows
- *   versioned), so a replay, a crash between two writes, or a second sessionizer during a rollout
- *   cannot make a session wrong.
+ *   the last snapshot (./snapshot.ts); a restart loads the newest snapshot and replays the inbox
+ *   from its cursor. Writes are idempotent (deterministic ids, rows versioned), so a replay, a
+ *   crash between two writes, or a second sessionizer during a rollout cannot make a session wrong.
  *
  * It also makes the counts exact under at-least-once delivery: an event or transaction stored more
  * than once counts as its first stored copy; every other copy gets a cancelling row (sign = -1).
@@ -284,7 +284,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       s.changed = new Set();
       const full = snapshotIsFull(s.chain, stored, changed.size, s.open.size);
       const users: [string, string][] = full ? [...s.open] : [...changed].map((u) => [u, s.open.get(u) ?? GONE]);
-      s.chain = await writeSnapshot(store, { users, full, seen: s.seen.toJSON(), progress: { ...s.progress } }, generation, s.chain);
+      s.chain = await writeSnapshot(store, { users, full, seen: s.seen.toJSON(), progress: { ...s.progress } }, generation, s.chain, stored);
       log.info({ users: users.length, full, generations: s.chain.generations.length, ms: Math.round(performance.now() - t0) }, 'sessionizer snapshot written');
     } catch (err) {
       for (const u of changed) s.changed.add(u);

@@ -25,8 +25,6 @@ export const GONE = '';
 /** Loads retried while a newer snapshot drops the generations being read. */
 const LOAD_ATTEMPTS = 5;
 
-export const emptyChain = (): Chain => ({ generations: [], rows: [] });
-
 /**
  * Whether the next snapshot is a full one: there is no chain yet, a generation of it is gone (a
  * second sessionizer, in a rollout, dropped it), or with this delta the chain would hold more than
@@ -49,8 +47,12 @@ export async function storedGenerations(store: SessionStore): Promise<Set<number
  */
 export type SnapshotState = { users: Iterable<[string, string]>; full: boolean; seen: ReturnType<SeenRows['toJSON']>; progress: Progress };
 
-/** Writes one generation and the state row that makes it part of the newest chain; answers that chain. */
-export async function writeSnapshot(store: SessionStore, state: SnapshotState, generation: number, chain: Chain): Promise<Chain> {
+/**
+ * Writes one generation and the state row that makes it part of the newest chain; answers that
+ * chain. `stored`: the generations read before (storedGenerations); any written since by another
+ * sessionizer is newer than this chain's first, so it is not one this drops.
+ */
+export async function writeSnapshot(store: SessionStore, state: SnapshotState, generation: number, chain: Chain, stored: ReadonlySet<number>): Promise<Chain> {
   let rows: [string, string][] = [[SEEN_ROW, JSON.stringify(state.seen)]];
   let users = 0;
   const add = async (user: string, encoded: string) => {
@@ -74,7 +76,7 @@ export async function writeSnapshot(store: SessionStore, state: SnapshotState, g
     name: 'snapshot', cursor: iso(progress.cursorMs), max_event: iso(progress.maxEventMs), watermark: iso(progress.watermarkMs), updated_at: iso(Date.now()),
     generation, users: users + 1, chain: next.generations, chain_users: next.rows,
   }]);
-  for (const g of await storedGenerations(store)) if (g < next.generations[0]!) await store.command('dropSnapshot', { generation: g });
+  for (const g of stored) if (g < next.generations[0]!) await store.command('dropSnapshot', { generation: g });
   return next;
 }
 
@@ -86,7 +88,7 @@ type StateRow = { cursor: string; max_event: string; watermark: string; generati
  * complete chain could be read (a newer snapshot dropped it each time).
  */
 export async function loadSnapshot(store: SessionStore): Promise<{ progress: Progress; open: Map<string, string>; seen: SeenRows; chain: Chain; complete: boolean }> {
-  const empty = { progress: { cursorMs: 0, maxEventMs: 0, watermarkMs: 0 }, open: new Map<string, string>(), seen: createSeenRows(), chain: emptyChain() };
+  const empty = { progress: { cursorMs: 0, maxEventMs: 0, watermarkMs: 0 }, open: new Map<string, string>(), seen: createSeenRows(), chain: { generations: [], rows: [] } };
   for (let attempt = 0; attempt < LOAD_ATTEMPTS; attempt++) {
     const [s] = await store.query<StateRow>('state', { name: 'snapshot' });
     if (!s) return { ...empty, complete: true };
