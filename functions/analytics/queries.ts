@@ -5,8 +5,43 @@ import { FUNNEL_STEPS } from '../schemas/events.js';
  * ClickHouse), read the materialized views' target tables where they can, and take the same
  * [from, to) range. `{db}` is the configured database name, not user input.
  */
-const RANGE_MIN = `minute >= toStartOfMinute({from:DateTime64(3, 'UTC')}) AND minute < {to:DateTime64(3, 'UTC')}`;
-const RANGE_TS = (col: string) => `${col} >= {from:DateTime64(3, 'UTC')} AND ${col} < {to:DateTime64(3, 'UTC')}`;
+const FROM = `{from:DateTime64(3, 'UTC')}`;
+const TO = `{to:DateTime64(3, 'UTC')}`;
+const RANGE_MIN = `minute >= toStartOfMinute(${FROM}) AND minute < ${TO}`;
+const RANGE_TS = (col: string) => `${col} >= ${FROM} AND ${col} < ${TO}`;
+
+/**
+ * A per-minute range split for distinct users: the whole hours inside it are read from
+ * users_hourly (a user once an hour, sql/092), the minutes before the first and after the last from
+ * the per-minute states. Both bounds depend on `from` only through its minute and on `to` only
+ * through `minute < to`'s hours, so a per-minute query stays one in MINUTE_QUERIES' sense; any split
+ * gives the same answer, the split only decides how much is read.
+ */
+const FIRST_HOUR = `toStartOfHour(toStartOfMinute(${FROM}) + INTERVAL 59 MINUTE)`;
+const END_HOUR = `toStartOfHour(${TO})`;
+const WHOLE_HOURS = `hour >= ${FIRST_HOUR} AND hour < ${END_HOUR}`;
+const EDGE_MINUTES = `(minute < ${FIRST_HOUR} OR minute >= ${END_HOUR})`;
+/** Fragments whose `from`/`to` are taken to the minute (see MINUTE_QUERIES). */
+const MINUTE_EXACT = [RANGE_MIN, WHOLE_HOURS, EDGE_MINUTES];
+
+/** Distinct users of a per-minute table's rows in range, grouped by `keys`: edge minutes plus whole hours. */
+const usersInRange = (table: string, keys: string, where: string, hourlyWhere: string) => `
+      SELECT ${keys}, uniqExactMerge(users) AS users FROM (
+        SELECT ${keys}, users FROM {db}.${table} WHERE ${RANGE_MIN} AND ${EDGE_MINUTES} AND ${where}
+        UNION ALL
+        SELECT ${keys}, users FROM {db}.users_hourly WHERE ${WHOLE_HOURS} AND ${hourlyWhere})
+      GROUP BY ${keys}`;
+const TIER_PARAM = `({tier:String} = '' OR user_tier = {tier:String})`;
+
+/**
+ * Freshness to the millisecond without reading a day of raw events: whole minutes from
+ * conversion_funnel's per-minute sums and maxima, the raw events only in the partial minutes at
+ * either end (none when `from` and `to` are whole minutes, as the dashboard's are).
+ */
+const CEIL_MIN_FROM = `toStartOfMinute(${FROM} + INTERVAL 59999 MILLISECOND)`;
+const FLOOR_MIN_TO = `toStartOfMinute(${TO})`;
+const RAW_EDGES = `((timestamp >= ${FROM} AND timestamp < least(${CEIL_MIN_FROM}, ${TO}))
+                 OR (timestamp >= greatest(${FLOOR_MIN_TO}, ${FROM}) AND timestamp < ${TO}))`;
 
 /**
  * The ordered funnel over sessions that started in [from, to): per step k of FUNNEL_STEPS, the
@@ -26,13 +61,15 @@ const ORDERED_FUNNEL = `${ORDERED('sessions')} AS sessions, ${ORDERED('users')} 
 export const QUERIES = {
   /** Events and distinct users per event type, in any order within or across sessions ("events by type"). */
   eventTypes: `
-    SELECT event_type, sum(events) AS events, uniqExactMerge(users) AS users
-    FROM {db}.conversion_funnel WHERE ${RANGE_MIN} AND ({tier:String} = '' OR user_tier = {tier:String})
-    GROUP BY event_type ORDER BY event_type`,
+    SELECT event_type, e.events AS events, u.users AS users
+    FROM (SELECT event_type, sum(events) AS events FROM {db}.conversion_funnel WHERE ${RANGE_MIN} AND ${TIER_PARAM} GROUP BY event_type) AS e
+    LEFT JOIN (${usersInRange('conversion_funnel', 'event_type', TIER_PARAM, `event_type != '' AND ${TIER_PARAM}`)}) AS u USING event_type
+    ORDER BY event_type`,
   eventTypesByTier: `
-    SELECT user_tier AS tier, event_type, sum(events) AS events, uniqExactMerge(users) AS users
-    FROM {db}.conversion_funnel WHERE ${RANGE_MIN}
-    GROUP BY user_tier, event_type ORDER BY user_tier, event_type`,
+    SELECT user_tier AS tier, event_type, e.events AS events, u.users AS users
+    FROM (SELECT user_tier, event_type, sum(events) AS events FROM {db}.conversion_funnel WHERE ${RANGE_MIN} GROUP BY user_tier, event_type) AS e
+    LEFT JOIN (${usersInRange('conversion_funnel', 'user_tier, event_type', '1', `event_type != ''`)}) AS u USING (user_tier, event_type)
+    ORDER BY user_tier, event_type`,
   funnel: `
     SELECT ${ORDERED_FUNNEL}
     FROM {db}.session_funnel FINAL
@@ -42,13 +79,13 @@ export const QUERIES = {
     FROM {db}.session_funnel FINAL WHERE ${RANGE_TS('start_time')}
     GROUP BY user_tier ORDER BY user_tier`,
   tiers: `
-    SELECT tier, events, users, purchases, orders, revenue,
+    SELECT user_tier AS tier, events, u.users AS users, purchases, orders, revenue,
            if(orders = 0, toDecimal128(0, 2), toDecimal128(revenue / orders, 2)) AS avg_order_value
     FROM (
-      SELECT user_tier AS tier, sum(events) AS events, uniqExactMerge(users) AS users, sum(purchases) AS purchases,
-             sum(orders) AS orders, sum(revenue) AS revenue
+      SELECT user_tier, sum(events) AS events, sum(purchases) AS purchases, sum(orders) AS orders, sum(revenue) AS revenue
       FROM {db}.user_tier_performance WHERE ${RANGE_MIN}
-      GROUP BY user_tier)
+      GROUP BY user_tier) AS s
+    LEFT JOIN (${usersInRange('user_tier_performance', 'user_tier', '1', `event_type = ''`)}) AS u USING user_tier
     ORDER BY tier`,
   products: `
     SELECT product_id, category, views, add_to_carts, purchases, units, revenue,
@@ -72,9 +109,13 @@ export const QUERIES = {
     FROM {db}.session_funnel FINAL WHERE ${RANGE_TS('start_time')}
     ORDER BY end_time DESC, session_id LIMIT {limit:UInt32}`,
   freshness: `
-    SELECT max(timestamp) AS latest_event, max(stored_at) AS last_stored, sum(sign) AS events,
+    SELECT greatest(m.latest_event, r.latest_event) AS latest_event, greatest(m.last_stored, r.last_stored) AS last_stored,
+           m.events + r.events AS events,
            (SELECT count() FROM {db}.late_events FINAL WHERE ${RANGE_TS('timestamp')}) AS late
-    FROM {db}.user_events_realtime WHERE ${RANGE_TS('timestamp')}`,
+    FROM (SELECT max(latest_event) AS latest_event, max(last_stored) AS last_stored, sum(events) AS events
+          FROM {db}.conversion_funnel WHERE minute >= ${CEIL_MIN_FROM} AND minute < ${FLOOR_MIN_TO}) AS m
+    CROSS JOIN (SELECT max(timestamp) AS latest_event, max(stored_at) AS last_stored, toInt64(sum(sign)) AS events
+                FROM {db}.user_events_realtime WHERE ${RAW_EDGES}) AS r`,
   /**
    * The sessionizer's progress: `watermark` (event time: sessions that ended more than the gap
    * before it are closed) and `cursor` (stored_at: every event stored before it is in its session).
@@ -142,7 +183,8 @@ const MINUTE_MS = 60_000;
 
 /**
  * The queries whose answer depends on `from`/`to` only through the minute: they filter per-minute
- * view rows (`minute`, always a whole minute) with RANGE_MIN and nothing else. For those,
+ * view rows (`minute`, always a whole minute) with RANGE_MIN and read hours split by it (MINUTE_EXACT),
+ * and nothing else. For those,
  * `minute >= toStartOfMinute(from)` is the same set for every `from` in one minute, and
  * `minute < to` is the same set as `minute < ceil(to to the minute)` (a whole minute m is below
  * `to` exactly when it is below the next whole minute at or after `to`). The raw-time queries
@@ -152,7 +194,7 @@ const MINUTE_MS = 60_000;
 export const MINUTE_QUERIES: ReadonlySet<QueryName> = new Set(
   (Object.keys(QUERIES) as QueryName[]).filter((name) => {
     const sql = QUERIES[name];
-    return sql.includes(RANGE_MIN) && !/\{(?:from|to):/.test(sql.split(RANGE_MIN).join(''));
+    return sql.includes(RANGE_MIN) && !/\{(?:from|to):/.test(MINUTE_EXACT.reduce((rest, part) => rest.split(part).join(''), sql));
   }),
 );
 
