@@ -23,7 +23,8 @@ import { parseTimestamp, toIso } from '../core/timestamp.js';
  * the start of its query, on every endpoint (freshness and watermark included), so any figure may
  * be up to that much (plus its query's own time) behind; errors are never reused. For
  * ANALYTICS_STALE_MS more (0 by default; 4 s under `npm start`) an expired answer is still served at once while one query
- * refreshes it, so dashboards do not wait behind a busy ClickHouse (bench: the embedded engine runs
+ * refreshes it, so dashboards do not wait behind a busy ClickHouse; there an answer is refreshed as late as
+ * its 2 s age bound allows (./cache.ts), not every ANALYTICS_CACHE_MS (bench: the embedded engine runs
  * parameterized queries one at a time, and a sessionizer query can take a second at 10,000 events/s). The per-minute
  * queries (event types, tiers, products) treat any `from`/`to` in the same minute as one
  * question, which gives the same answer (./queries.ts, MINUTE_QUERIES). Counted in

@@ -2,7 +2,7 @@
 // (functions/analytics/queries.ts): equal questions share one key, different minutes do not, and
 // only the per-minute queries are rounded. Time is a fake clock: nothing here waits or measures.
 import { describe, expect, test } from 'vitest';
-import { createQueryCache, MAX_ANSWER_AGE_MS, type CacheResult } from '../../functions/analytics/cache.js';
+import { createQueryCache, MAX_ANSWER_AGE_MS, REFRESH_SLACK_MS, type CacheResult } from '../../functions/analytics/cache.js';
 import { MINUTE_QUERIES, QUERIES, normaliseParams, question, type QueryName } from '../../functions/analytics/queries.js';
 
 const range = (from: string, to: string) => ({ from, to });
@@ -109,7 +109,7 @@ describe('the answer cache', () => {
   test('within staleMs an expired answer is served at once while one query refreshes it', async () => {
     const { cache, advance, lookups } = setup({ ttlMs: 1_000, staleMs: 4_000 });
     expect(await cache.get('k', () => Promise.resolve('old'))).toBe('old');
-    advance(1_500);
+    advance(1_950); // past the refresh point of an answer whose query took no time: 2 s - 100 ms
     const refresh = deferred<string>();
     let loads = 0;
     const load = () => { loads += 1; return refresh.promise; };
@@ -122,6 +122,34 @@ describe('the answer cache', () => {
     await Promise.resolve();
     expect(await cache.get('k', load)).toBe('new');
     expect(lookups).toEqual(['miss', 'stale', 'stale', 'hit']);
+  });
+
+  test('where answers may be served stale, each is refreshed as late as its age bound allows, sooner the slower its query', async () => {
+    for (const tookMs of [0, 300, 500, 900]) {
+      const { cache, advance, lookups } = setup({ ttlMs: 1_000, staleMs: 4_000 });
+      const first = deferred<string>();
+      const p = cache.get('k', () => first.promise);
+      advance(tookMs);
+      first.resolve('old');
+      await p;
+      // Reused with no refresh until 2 s − 2 × its query's time − 100 ms after it started, never before ttlMs.
+      const refreshAt = Math.max(1_000, MAX_ANSWER_AGE_MS - 2 * tookMs - REFRESH_SLACK_MS);
+      advance(refreshAt - 1 - tookMs);
+      let loads = 0;
+      const load = () => { loads += 1; return Promise.resolve('new'); };
+      expect(await cache.get('k', load), `took ${tookMs} ms`).toBe('old');
+      expect(loads).toBe(0);
+      advance(1);
+      expect(await cache.get('k', load)).toBe('old');
+      expect(loads, `took ${tookMs} ms`).toBe(1);
+      expect(lookups).toEqual(['miss', 'hit', 'stale']);
+    }
+    // Without a stale window nothing changes: reused for ttlMs, then asked again.
+    const { cache, advance, lookups } = setup({ ttlMs: 1_000 });
+    await cache.get('k', () => Promise.resolve('old'));
+    advance(1_000);
+    expect(await cache.get('k', () => Promise.resolve('new'))).toBe('new');
+    expect(lookups).toEqual(['miss', 'miss']);
   });
 
   test('past ttlMs + staleMs the answer is gone and the lookup waits for the query', async () => {
