@@ -236,15 +236,9 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
   return {
     /** Buffers rows (table -> rows) and settles once they are stored. */
     add(rowsByTable: Record<string, Row[]>): Promise<void> {
-      if (closed) return Promise.reject(new BackpressureError('shutting down', 1));
       const now = Date.now();
-      const state = breakerState(now);
-      if (state.open) {
-        return Promise.reject(new BackpressureError(
-          state.reason === 'failing' ? 'ClickHouse is not accepting writes' : `ClickHouse is slow: rows taken now would wait past the ${opts.ackBudgetMs} ms acknowledgement budget`,
-          state.retryAfterS,
-        ));
-      }
+      const refused = this.refusal(now);
+      if (refused) return Promise.reject(refused);
       if (buffered() >= opts.bufferMaxRows) return Promise.reject(new BackpressureError(`buffer full (${buffered()} rows)`, 1));
       const batch = (open ??= newPending(now));
       for (const table in rowsByTable) {
@@ -261,6 +255,20 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
       else if (!timer) check(); // busy: only the age deadline can seal it before the insert ends
       gauge();
       return p;
+    },
+    /**
+     * Why no row would be taken now (shutting down, or the breaker open), else undefined: the ingest
+     * asks before reading a request, so a refusal costs no parsing. A full buffer is not a refusal
+     * here: it frees up within a batch, and a request holding only duplicates still waits for them.
+     */
+    refusal(now = Date.now()): BackpressureError | undefined {
+      if (closed) return new BackpressureError('shutting down', 1);
+      const state = breakerState(now);
+      if (!state.open) return undefined;
+      return new BackpressureError(
+        state.reason === 'failing' ? 'ClickHouse is not accepting writes' : `ClickHouse is slow: rows taken now would wait past the ${opts.ackBudgetMs} ms acknowledgement budget`,
+        state.retryAfterS,
+      );
     },
     /** Settles once everything buffered so far is stored. */
     barrier(): Promise<void> {

@@ -48,6 +48,10 @@ export function createIngest(config: Config, deps: { ch: ClickHouseClient; tiers
     // Counted down when the answer is written, not by a 'close' listener per held request.
     metrics.inFlight.inc();
     try {
+      // Refused at the door while the breaker is open: no body read, parsed or validated, so a
+      // sender's retries cost an answer, not a second pass through the pipeline (node discards the body).
+      const refused = writer.refusal();
+      if (refused) throw refused;
       const incoming = decodeRequest(req.headers, await readBody(req, MAX_BODY_BYTES));
       const outcomes = await process(incoming);
       if (res.destroyed) return; // the sender went away: nothing to answer

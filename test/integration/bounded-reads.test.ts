@@ -112,8 +112,8 @@ async function expectSameAsPlain(names: QueryName[]) {
   let compared = 0;
   for (const name of names) {
     for (const range of RANGES) {
-      for (const more of name === 'eventTypes' ? [{ tier: '' }, { tier: 'Gold' }] : [{}]) {
-        const params = { ...range, ...more };
+      for (const more of (name === 'eventTypes' ? [{ tier: '' }, { tier: 'Gold' }] : [{}]) as QueryParams[]) {
+        const params: QueryParams = { ...range, ...more };
         // As the API runs them (per-minute queries rounded to the minute) and as asked.
         for (const p of [params, normaliseParams(name, params)]) {
           const [got, want] = await Promise.all([answer(QUERIES[name], p), answer(PLAIN[name]!, p)]);

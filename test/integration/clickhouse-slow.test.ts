@@ -4,6 +4,7 @@
 // ACK_BUDGET_MS, and the breaker must open, whatever the machine's speed. The buffer refuses rows past
 // BUFFER_MAX_ROWS: 503 + Retry-After instead of growing. The ingest acknowledges only what is stored,
 // the breaker closes once ClickHouse is fast again, and every event is counted once.
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
 import { deliveredOnce, faultEvents, sampleMax, startSenders } from '../helpers/fault-load.js';
@@ -39,6 +40,13 @@ describe('ClickHouse slow', () => {
     const buffered = sampleMax(() => stack.ingest.writer.bufferedRows);
     const breakerOpen = sampleMax(() => (stack.ingest.writer.breakerOpen ? 1 : 0));
     const load = startSenders(`${stack.ingestUrl}/`, requests, { senders: 16, retryMs: 200 });
+    // While the breaker is open a request is refused at the door: answered before its body is read
+    // (one announced and never finished), so a sender's retries cost no parsing.
+    await waitFor(() => (stack.ingest.writer.refusal() ? true : undefined), 'the breaker to open', 60_000, 0);
+    const atTheDoor = await unfinishedRequest(`${stack.ingestUrl}/`);
+    expect(atTheDoor.status).toBe(503);
+    expect(Number(atTheDoor.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(atTheDoor.body)).toMatchObject({ code: 'unavailable' });
     await load.done;
     proxy.setDelay(0);
 
@@ -65,3 +73,21 @@ describe('ClickHouse slow', () => {
     expect(await stack.metrics.clickhouseBreakerOpen.get()).toMatchObject({ values: [{ value: 0 }] });
   }, 240_000);
 });
+
+/** POSTs a body announced as 100 kB of which only a few bytes are ever sent; resolves with the answer. */
+function unfinishedRequest(url: string) {
+  return new Promise<{ status: number; retryAfter: string | undefined; body: string }>((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json', 'content-length': '100000' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => {
+        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body });
+        req.destroy();
+      });
+    });
+    // No answer while the body is unfinished: what a check after reading the body would give.
+    const timer = setTimeout(() => { resolve({ status: 0, retryAfter: undefined, body: '{}' }); req.destroy(); }, 5_000);
+    req.on('close', () => clearTimeout(timer));
+    req.on('error', (err) => { if (!req.destroyed) reject(err); });
+    req.write('[{"specversion":"1.0"');
+  });
+}
