@@ -7,7 +7,7 @@ import { FUNNEL_STEPS } from '../../functions/schemas/events.js';
 const TABLES = [
   'user_events_realtime', 'transactions_realtime', 'user_sessions_realtime', 'dead_letter_events', 'data_quality_warnings',
   'conversion_funnel', 'user_tier_performance', 'product_performance',
-  'late_events', 'sessionizer_state', 'user_events_sessionized', 'session_funnel',
+  'late_events', 'sessionizer_state', 'user_events_sessionized', 'session_funnel', 'users_hourly',
 ];
 // The only parameters the API binds, each always with the same ClickHouse type.
 const PARAM_TYPES: Record<string, string> = {
