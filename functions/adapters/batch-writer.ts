@@ -233,11 +233,21 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
     }
   }
 
+  function refusal(now = Date.now()): BackpressureError | undefined {
+    if (closed) return new BackpressureError('shutting down', 1);
+    const state = breakerState(now);
+    if (!state.open) return undefined;
+    return new BackpressureError(
+      state.reason === 'failing' ? 'ClickHouse is not accepting writes' : `ClickHouse is slow: rows taken now would wait past the ${opts.ackBudgetMs} ms acknowledgement budget`,
+      state.retryAfterS,
+    );
+  }
+
   return {
     /** Buffers rows (table -> rows) and settles once they are stored. */
     add(rowsByTable: Record<string, Row[]>): Promise<void> {
       const now = Date.now();
-      const refused = this.refusal(now);
+      const refused = refusal(now);
       if (refused) return Promise.reject(refused);
       if (buffered() >= opts.bufferMaxRows) return Promise.reject(new BackpressureError(`buffer full (${buffered()} rows)`, 1));
       const batch = (open ??= newPending(now));
@@ -261,15 +271,7 @@ export function createBatchWriter(opts: BatchWriterOptions, deps: { ch: ClickHou
      * asks before reading a request, so a refusal costs no parsing. A full buffer is not a refusal
      * here: it frees up within a batch, and a request holding only duplicates still waits for them.
      */
-    refusal(now = Date.now()): BackpressureError | undefined {
-      if (closed) return new BackpressureError('shutting down', 1);
-      const state = breakerState(now);
-      if (!state.open) return undefined;
-      return new BackpressureError(
-        state.reason === 'failing' ? 'ClickHouse is not accepting writes' : `ClickHouse is slow: rows taken now would wait past the ${opts.ackBudgetMs} ms acknowledgement budget`,
-        state.retryAfterS,
-      );
-    },
+    refusal,
     /** Settles once everything buffered so far is stored. */
     barrier(): Promise<void> {
       if (open && open.rows > 0) return open.done;
