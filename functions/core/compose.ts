@@ -58,7 +58,7 @@ export async function composeSpeedLayer(config: Config, options: ComposeOptions)
     ? createAnalytics(config, { ch: await own(() => createClickHouseReaders(config, ANALYTICS_READERS)), metrics: analyticsMetrics, log: logOf('analytics') })
     : undefined;
   const sessionizer = wants('sessionizer')
-    ? createSessionizer(config, { ch: await own(() => createClickHouse(config)), metrics, log: logOf('sessionizer') })
+    ? createSessionizer(config, { ch: await own(() => createClickHouse(config)), snapshotCh: await own(() => createClickHouse(config)), metrics, log: logOf('sessionizer') })
     : undefined;
 
   // Closing the ingest flushes its buffer; once, whoever asks first (npm start flushes before its

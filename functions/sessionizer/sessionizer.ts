@@ -53,9 +53,15 @@ const WRITE_CHUNK = 10_000;
 
 type InboxRow = [user: string, id: string, type: EventType, ts: number, page: string, price: string, qty: number, tier: string, stored: number, block: number];
 
-export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHouseClient; metrics: Metrics; log: Logger }) {
+/**
+ * `snapshotCh`: a connection of the snapshots' own. An embedded connection runs one statement at a
+ * time, and on the runs' connection each of a snapshot's inserts held a run's reads for up to 1.5 s
+ * (bench/snapshot-stall.ts).
+ */
+export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHouseClient; snapshotCh?: ClickHouseClient; metrics: Metrics; log: Logger }) {
   const { metrics, log } = deps;
   const store = createSessionStore(opts.CLICKHOUSE_DATABASE, deps);
+  const snapshots = deps.snapshotCh ? createSessionStore(opts.CLICKHOUSE_DATABASE, { ...deps, ch: deps.snapshotCh }) : store;
   const rules = { gapMs: opts.SESSION_GAP_MS, maxDurationMs: opts.SESSION_MAX_DURATION_MS ?? DEFAULT_MAX_DURATION_MS };
   const settleMs = opts.settleMs ?? 1_000;
   const overlapMs = opts.overlapMs ?? 10_000;
@@ -279,12 +285,12 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
     const t0 = performance.now();
     let changed = new Set<string>();
     try {
-      const stored = await storedGenerations(store);
+      const stored = await storedGenerations(snapshots);
       changed = s.changed;
       s.changed = new Set();
       const full = snapshotIsFull(s.chain, stored, changed.size, s.open.size);
       const users: [string, string][] = full ? [...s.open] : [...changed].map((u) => [u, s.open.get(u) ?? GONE]);
-      s.chain = await writeSnapshot(store, { users, full, seen: s.seen.toJSON(), progress: { ...s.progress } }, generation, s.chain, stored);
+      s.chain = await writeSnapshot(snapshots, { users, full, seen: s.seen.toJSON(), progress: { ...s.progress } }, generation, s.chain, stored);
       log.info({ users: users.length, full, generations: s.chain.generations.length, ms: Math.round(performance.now() - t0) }, 'sessionizer snapshot written');
     } catch (err) {
       for (const u of changed) s.changed.add(u);
