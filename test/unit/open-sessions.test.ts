@@ -4,8 +4,8 @@
 // late row, one out of order or a second copy asks for a recompute instead of being folded wrong.
 import { describe, expect, test } from 'vitest';
 import { fromCents } from '../../functions/core/money.js';
-import type { EventType, UserEvent } from '../../functions/schemas/events.js';
-import { decodeOpen, encodeOpen, placeEvents, rowKey, withIds, type OpenSession } from '../../functions/steps/open-sessions.js';
+import { EVENT_TYPES, type EventType, type UserEvent } from '../../functions/schemas/events.js';
+import { countsOf, decodeOpen, encodeOpen, parseIds, placeEvents, rowKey, withIds, type OpenSession } from '../../functions/steps/open-sessions.js';
 import { isClosed, sessionRow, splitSessions, type Session, type SessionRules, type StoredEvent } from '../../functions/steps/sessionize.js';
 import { createRandom, type Random } from '../../generator/random.js';
 import { referenceSessions } from '../../generator/reference-sessions.js';
@@ -175,5 +175,28 @@ describe('placeEvents', () => {
     const earlier = JSON.stringify([[x.startMs, x.endMs, x.count, x.typeCounts, x.revenueCents, x.entryPage, x.exitPage, x.user_tier, 0, x.funnelStep, x.funnelAtMs, x.lastId, x.session_id, x.ids]]);
     expect(decodeOpen(user, earlier)).toEqual(next.open);
     expect(encodeOpen(next.open).length).toBeLessThan(earlier.length);
+  });
+
+  test('the durable form is the text it always was: the JSON of one array per session', () => {
+    const first = placeEvents([], [ev(0, 'page_view'), ev(MIN, 'purchase'), ev(2 * MIN, 'logout')], 0, RULES);
+    if (first.kind !== 'folded') throw new Error('expected a fold');
+    const odd = { ...first.open[0]!, entryPage: 'https://shop.example.com/p?q="a\\b"\tü\u2028', exitPage: '', ids: [0, 1, 2 ** 48 - 1, 35, 36] };
+    const later = { ...odd, startMs: odd.startMs + 3 * MIN, ids: [] };
+    for (const list of [[], first.open, [odd, later]]) {
+      const reference = JSON.stringify(list.map((s) => [s.startMs, s.endMs, s.count, EVENT_TYPES.map((t) => s.typeCounts[t]), s.revenueCents, s.entryPage, s.exitPage,
+        s.user_tier, s.endedByLogout ? 1 : 0, s.funnelStep, s.funnelAtMs, s.lastId, s.session_id, s.ids.map((h) => h.toString(36)).join(',')]));
+      expect(encodeOpen(list)).toBe(reference);
+      expect(decodeOpen(user, reference)).toEqual(list);
+    }
+  });
+
+  test('type counts and id hashes are read back in their written order', () => {
+    const array = EVENT_TYPES.map((_, i) => i + 1);
+    expect(Object.keys(countsOf(array))).toEqual([...EVENT_TYPES]);
+    expect(EVENT_TYPES.map((t) => countsOf(array)[t])).toEqual(array);
+    expect(countsOf([null, 2])).toMatchObject({ page_view: 0, product_view: 2, logout: 0 });
+    const hashes = [0, 9, 10, 35, 36, 1295, 2 ** 48 - 1, 123_456_789_012];
+    expect(parseIds(hashes.map((h) => h.toString(36)).join(','))).toEqual(hashes);
+    expect(parseIds('')).toEqual([]);
   });
 });
