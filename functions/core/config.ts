@@ -13,7 +13,6 @@ const ConfigSchema = Type.Object({
   CLICKHOUSE_PASSWORD: Type.String({ default: '', description: 'ClickHouse server password' }),
   CLICKHOUSE_DATABASE: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', default: 'speed_layer', description: 'ClickHouse database' }),
   CLICKHOUSE_DATA_DIR: Type.String({ default: '.data/clickhouse', description: 'data directory of the embedded engine' }),
-  CLICKHOUSE_ENGINE_NICE: Type.Integer({ minimum: 0, maximum: 19, default: 10, description: 'embedded engine only: the nice of its own threads, below the JavaScript thread (functions/adapters/engine-priority.ts); 0: as the process' }),
   CLICKHOUSE_MIGRATE: Type.Boolean({ default: true, description: 'apply sql/ at start; false in the cluster, where a Job with DDL rights does it' }),
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/postgres', description: 'PostgreSQL holding user tiers' }),
   USERS_TABLE: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$', default: 'users', description: 'PostgreSQL table of users and their tiers' }),

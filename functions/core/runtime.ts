@@ -2,7 +2,6 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { createClickHouse, type ClickHouseClient } from '../adapters/clickhouse.js';
-import { lowerEnginePriority } from '../adapters/engine-priority.js';
 import { migrate } from '../adapters/migrations.js';
 import { createPgPool, createTierSource } from '../adapters/tier-source.js';
 import { createTierCache } from '../adapters/tier-cache.js';
@@ -10,7 +9,6 @@ import { createTierCache } from '../adapters/tier-cache.js';
 /** The connections a process opens once and shares between its functions. */
 export async function openClickHouse(config: Config, log: Logger): Promise<ClickHouseClient> {
   const ch = await createClickHouse(config);
-  if (!config.CLICKHOUSE_URL) lowerEnginePriority(config.CLICKHOUSE_ENGINE_NICE);
   const applied = config.CLICKHOUSE_MIGRATE ? await migrate(ch, config.CLICKHOUSE_DATABASE) : [];
   log.info({ clickhouse: config.CLICKHOUSE_URL || `embedded:${config.CLICKHOUSE_DATA_DIR}`, database: config.CLICKHOUSE_DATABASE, ddl: applied.length }, 'ClickHouse ready');
   return ch;
