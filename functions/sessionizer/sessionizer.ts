@@ -55,8 +55,8 @@ type InboxRow = [user: string, id: string, type: EventType, ts: number, page: st
 
 /**
  * `snapshotCh`: a connection of the snapshots' own. An embedded connection runs one statement at a
- * time, and on the runs' connection each of a snapshot's inserts held a run's reads for up to 1.5 s
- * (bench/snapshot-stall.ts).
+ * time, and on the runs' connection each of a snapshot's inserts held a run's reads for up to a
+ * second (bench/snapshot-stall.ts).
  */
 export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHouseClient; snapshotCh?: ClickHouseClient; metrics: Metrics; log: Logger }) {
   const { metrics, log } = deps;

@@ -16,7 +16,7 @@ export type Progress = { cursorMs: number; maxEventMs: number; watermarkMs: numb
 export type Chain = { generations: number[]; rows: number[] };
 
 const iso = (ms: number) => new Date(ms).toISOString();
-/** 10,000 rows (~2.5 MB of text) keep each insert's encoding under ~100 ms of the event loop; 50,000 blocked it ~450 ms. */
+/** 10,000 rows (~2.5 MB of text) keep each insert's encoding under ~100 ms of the event loop; 50,000 blocked it ~400 ms. */
 const ROWS_PER_INSERT = 10_000;
 const YIELD_EVERY = 5_000;
 /** The row of a snapshot that holds the rows the last runs read (user ids are v4, never nil). */
