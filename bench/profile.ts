@@ -33,8 +33,21 @@ export function areaOf(url: string, name: string): string {
   return parts.length > 2 ? `${parts[0]}/${parts[1]}` : parts[0]!;
 }
 
-export function summarizeProfile(file: string, top = 25): ProfileSummary {
+/**
+ * `windows`: only the samples taken inside these [from, to] spans count (µs of the monotonic clock,
+ * as `process.hrtime.bigint() / 1000n` reads it, the profile's own clock): a benchmark that
+ * alternates making load and measuring can rank the measured parts alone.
+ */
+export function summarizeProfile(file: string, top = 25, windows?: readonly (readonly [number, number])[]): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  let at = p.startTime;
+  let w = 0;
+  const inside = (dtUs: number) => {
+    at += dtUs;
+    if (!windows) return true;
+    while (w < windows.length && windows[w]![1] < at) w++;
+    return w < windows.length && windows[w]![0] <= at;
+  };
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -47,7 +60,7 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
   p.samples.forEach((id, i) => {
     const dt = (p.timeDeltas[i] ?? 0) / 1000;
     const n = byId.get(id);
-    if (!n) return;
+    if (!inside(p.timeDeltas[i] ?? 0) || !n) return;
     all += dt;
     if (n.callFrame.functionName === '(idle)') { idle += dt; return; }
     self.set(key(n), (self.get(key(n)) ?? 0) + dt);

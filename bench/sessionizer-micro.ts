@@ -7,14 +7,15 @@
  * sessionizer runs every `--interval` ms of it. Only the runs are measured (inserts and runs take
  * turns): process CPU over every thread (process.cpuUsage), per thread from /proc, run wall time,
  * inbox rows read into JavaScript per run (from the run's debug log). Snapshots are off (their own
- * cost, every 5 minutes). Prints one JSON line per implementation.
+ * cost, every 5 minutes). Prints one JSON line per implementation; with --profile, the main thread's
+ * profile of the measured runs alone (the load's making left out).
  *
  *   npx tsx bench/sessionizer-micro.ts [--rate 10000] [--seconds 180] [--warmup 40] [--interval 2000] [--inserts 10]
  *       [--impl DIR]... (checkouts' roots, measured one after another; default: this one) [--profile]
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,12 +25,13 @@ import { readThreads, threadDelta } from './proc.js';
 import { defaultPopulation } from './population.js';
 import { createStream } from './stream.js';
 import { formatProfile, summarizeProfile } from './profile.js';
+import { NODE_FLAGS } from '../functions/core/node-flags.js';
 
 const { values: o } = parseArgs({
   options: {
     rate: { type: 'string', default: '10000' }, seconds: { type: 'string', default: '180' }, warmup: { type: 'string', default: '40' },
     interval: { type: 'string', default: '2000' }, inserts: { type: 'string', default: '10' }, impl: { type: 'string', multiple: true },
-    profile: { type: 'boolean', default: false }, child: { type: 'boolean', default: false }, seed: { type: 'string', default: '11' },
+    profile: { type: 'boolean', default: false }, windows: { type: 'string' }, child: { type: 'boolean', default: false }, seed: { type: 'string', default: '11' },
   },
 });
 const rate = Number(o.rate), seconds = Number(o.seconds), warmupS = Number(o.warmup), intervalMs = Number(o.interval), insertsPerS = Number(o.inserts);
@@ -39,15 +41,21 @@ if (!o.child) {
   const self = fileURLToPath(import.meta.url);
   for (const impl of impls) {
     const profileDir = join(tmpdir(), `sess-micro-prof-${randomBytes(4).toString('hex')}`);
-    const args = [...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--max-old-space-size=8000', '--import', 'tsx', self, '--child',
+    // The system under test's V8 flags (functions/core/node-flags.ts): the default 16 MiB semi-space costs the runs ~10 µs an event more in GC.
+    const args = [...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...NODE_FLAGS, '--max-old-space-size=8000', '--import', 'tsx', self, '--child',
       '--impl', resolve(impl), '--rate', o.rate!, '--seconds', o.seconds!, '--warmup', o.warmup!, '--interval', o.interval!, '--inserts', o.inserts!, '--seed', o.seed!];
+    const windowsFile = join(tmpdir(), `sess-micro-windows-${randomBytes(4).toString('hex')}.json`);
+    if (o.profile) args.push('--windows', windowsFile);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     await new Promise((r) => child.once('exit', r));
     process.stdout.write(out.split('\n').filter((l) => l.startsWith('{')).map((l) => `${l}\n`).join(''));
     if (o.profile) {
-      for (const f of readdirSync(profileDir).filter((x) => x.endsWith('.cpuprofile'))) console.log(formatProfile(summarizeProfile(join(profileDir, f), 30), 30));
+      const windows = JSON.parse(readFileSync(windowsFile, 'utf8')) as [number, number][];
+      // The main thread's profile is the largest; the others are tsx's loader threads.
+      const [main] = readdirSync(profileDir).filter((x) => x.endsWith('.cpuprofile')).map((f) => join(profileDir, f)).sort((a, b) => readFileSync(b).length - readFileSync(a).length);
+      if (main) console.log(formatProfile(summarizeProfile(main, 40, windows), 40));
       console.log(`profiles in ${profileDir}`);
     }
   }
@@ -83,6 +91,8 @@ stream.prime(rate, start);
 const iso = (ms: number) => new Date(ms).toISOString();
 const TIERS = ['Bronze', 'Silver', 'Gold', 'Platinum'];
 
+const runWindows: [number, number][] = [];
+const usNow = () => Number(process.hrtime.bigint() / 1000n);
 type RunSample = { ms: number; cpuUs: number; events: number; rows: number; written: number; phases: Record<string, number> };
 const samples: RunSample[] = [];
 const threadsRun = new Map<string, number>();
@@ -111,8 +121,10 @@ for (let t = start; t < start + seconds * 1000; t += intervalMs) {
   const u0 = process.cpuUsage();
   const w0 = performance.now();
   const before = runLogs.length;
+  const from = usNow();
   const r = await sessionizer.runOnce(t + intervalMs);
   const ms = performance.now() - w0;
+  if (measured) runWindows.push([from, usNow()]);
   const u1 = process.cpuUsage(u0);
   const th1 = readThreads(process.pid);
   events += stepEvents;
@@ -140,5 +152,6 @@ console.log(JSON.stringify({
   open_sessions: samples.length ? (runLogs.at(-1) as { open?: number }).open : 0,
   total_events: events,
 }));
+if (o.windows) writeFileSync(o.windows, JSON.stringify(runWindows));
 await ch.close();
 process.exit(0);
