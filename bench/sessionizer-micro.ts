@@ -12,6 +12,8 @@
  *
  *   npx tsx bench/sessionizer-micro.ts [--rate 10000] [--seconds 180] [--warmup 40] [--interval 2000] [--inserts 10]
  *       [--impl DIR]... (checkouts' roots, measured one after another; default: this one) [--profile]
+ *       [--backlog S [--max-rows N]]: after the warm-up, S seconds stored with no run, then worked off by
+ *       runs back to back (a sessionizer catching up), at most N rows a run; events are the rows read
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -31,11 +33,12 @@ const { values: o } = parseArgs({
   options: {
     rate: { type: 'string', default: '10000' }, seconds: { type: 'string', default: '180' }, warmup: { type: 'string', default: '40' },
     interval: { type: 'string', default: '2000' }, inserts: { type: 'string', default: '10' }, impl: { type: 'string', multiple: true },
-    profile: { type: 'boolean', default: false }, windows: { type: 'string' }, child: { type: 'boolean', default: false }, seed: { type: 'string', default: '11' },
+    backlog: { type: 'string', default: '0' }, 'max-rows': { type: 'string' }, profile: { type: 'boolean', default: false }, windows: { type: 'string' }, child: { type: 'boolean', default: false }, seed: { type: 'string', default: '11' },
   },
 });
 const rate = Number(o.rate), seconds = Number(o.seconds), warmupS = Number(o.warmup), intervalMs = Number(o.interval), insertsPerS = Number(o.inserts);
 const impls = o.impl?.length ? o.impl : ['.'];
+const backlogS = Number(o.backlog);
 
 if (!o.child) {
   const self = fileURLToPath(import.meta.url);
@@ -43,7 +46,8 @@ if (!o.child) {
     const profileDir = join(tmpdir(), `sess-micro-prof-${randomBytes(4).toString('hex')}`);
     // The system under test's V8 flags (functions/core/node-flags.ts): the default 16 MiB semi-space costs the runs ~10 µs an event more in GC.
     const args = [...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...NODE_FLAGS, '--max-old-space-size=8000', '--import', 'tsx', self, '--child',
-      '--impl', resolve(impl), '--rate', o.rate!, '--seconds', o.seconds!, '--warmup', o.warmup!, '--interval', o.interval!, '--inserts', o.inserts!, '--seed', o.seed!];
+      '--impl', resolve(impl), '--rate', o.rate!, '--seconds', o.seconds!, '--warmup', o.warmup!, '--interval', o.interval!, '--inserts', o.inserts!, '--seed', o.seed!,
+      '--backlog', o.backlog!, ...(o['max-rows'] ? ['--max-rows', o['max-rows']] : [])];
     const windowsFile = join(tmpdir(), `sess-micro-windows-${randomBytes(4).toString('hex')}.json`);
     if (o.profile) args.push('--windows', windowsFile);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -81,7 +85,7 @@ await migrate(ch, db);
 // Each run's debug line (rows read, phases), as the sessionizer logs it.
 const runLogs: Record<string, unknown>[] = [];
 const log = pino({ level: 'debug' }, new Writable({ write(chunk: Buffer, _e, cb) { const x = JSON.parse(chunk.toString()) as Record<string, unknown>; if (x.msg === 'sessionizer run') runLogs.push(x); cb(); } }));
-const sessionizer = createSessionizer({ CLICKHOUSE_DATABASE: db, SESSION_GAP_MS: 30 * 60_000, ALLOWED_LATENESS_MS: 60_000, IDLE_TIMEOUT_MS: 10_000, SESSIONIZER_SNAPSHOT_MS: 1e12 },
+const sessionizer = createSessionizer({ CLICKHOUSE_DATABASE: db, SESSION_GAP_MS: 30 * 60_000, ALLOWED_LATENESS_MS: 60_000, IDLE_TIMEOUT_MS: 10_000, SESSIONIZER_SNAPSHOT_MS: 1e12, ...(o['max-rows'] ? { maxRowsPerRun: Number(o['max-rows']) } : {}) },
   { ch, metrics: createMetrics(), log: log as never });
 
 const stream = createStream({ seed: Number(o.seed), population: defaultPopulation(rate), invalidShare: 0, unknownShare: 0.05 });
@@ -98,7 +102,8 @@ const samples: RunSample[] = [];
 const threadsRun = new Map<string, number>();
 let insertCpuUs = 0, events = 0;
 const perInsert = Math.round(rate / insertsPerS);
-for (let t = start; t < start + seconds * 1000; t += intervalMs) {
+const end = start + (seconds + backlogS) * 1000;
+for (let t = start; t < end; t += intervalMs) {
   let stepEvents = 0;
   const c0 = process.cpuUsage();
   for (let at = t + 1000 / insertsPerS; at <= t + intervalMs; at += 1000 / insertsPerS) {
@@ -116,6 +121,9 @@ for (let t = start; t < start + seconds * 1000; t += intervalMs) {
   const c1 = process.cpuUsage(c0);
   const measured = t - start >= warmupS * 1000;
   if (measured) insertCpuUs += c1.user + c1.system;
+  events += stepEvents;
+  // --backlog: the last seconds are stored with no run, then worked off below.
+  if (t - start >= seconds * 1000) continue;
   // The run at the end of the interval, as the timer would start it.
   const th0 = readThreads(process.pid);
   const u0 = process.cpuUsage();
@@ -127,11 +135,28 @@ for (let t = start; t < start + seconds * 1000; t += intervalMs) {
   if (measured) runWindows.push([from, usNow()]);
   const u1 = process.cpuUsage(u0);
   const th1 = readThreads(process.pid);
-  events += stepEvents;
-  if (!measured) continue;
+  if (!measured || backlogS) continue;
   for (const [k, v] of th1) threadsRun.set(k, (threadsRun.get(k) ?? 0) + v - (th0.get(k) ?? 0));
   const line = runLogs[before] as { rows?: number; phases?: Record<string, number> } | undefined;
   samples.push({ ms, cpuUs: u1.user + u1.system, events: stepEvents, rows: line?.rows ?? 0, written: r.written, phases: line?.phases ?? {} });
+}
+
+// The backlog worked off by runs back to back, as the timer does when a run outlasts its interval;
+// each run's events are the rows it read.
+for (let k = 1; backlogS; k++) {
+  const th0 = readThreads(process.pid);
+  const u0 = process.cpuUsage();
+  const w0 = performance.now();
+  const before = runLogs.length;
+  const from = usNow();
+  const r = await sessionizer.runOnce(end + 1_000 + k); // past the settle time: every stored row is due
+  const ms = performance.now() - w0;
+  runWindows.push([from, usNow()]);
+  const u1 = process.cpuUsage(u0);
+  for (const [name, v] of readThreads(process.pid)) threadsRun.set(name, (threadsRun.get(name) ?? 0) + v - (th0.get(name) ?? 0));
+  const line = runLogs[before] as { rows?: number; phases?: Record<string, number> } | undefined;
+  samples.push({ ms, cpuUs: u1.user + u1.system, events: r.read, rows: line?.rows ?? 0, written: r.written, phases: line?.phases ?? {} });
+  if (r.read === 0) break;
 }
 
 const q = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))]!); };
@@ -140,7 +165,8 @@ const cpuUs = samples.reduce((a, s) => a + s.cpuUs, 0);
 const phaseSum: Record<string, number> = {};
 for (const s of samples) for (const [k, v] of Object.entries(s.phases)) phaseSum[k] = (phaseSum[k] ?? 0) + v;
 console.log(JSON.stringify({
-  impl: root, rate, seconds, warmup_s: warmupS, runs: samples.length, events_measured: measuredEvents,
+  impl: root, rate, seconds, warmup_s: warmupS, backlog_s: backlogS, max_rows: o['max-rows'] ?? 'default',
+  backlog_wall_s: backlogS ? Math.round(samples.reduce((a, s) => a + s.ms, 0) / 100) / 10 : undefined, runs: samples.length, events_measured: measuredEvents,
   run_cpu_us_per_event: Math.round((cpuUs / measuredEvents) * 10) / 10,
   run_cores: Math.round((cpuUs / 1e6 / ((samples.length * intervalMs) / 1000)) * 1000) / 1000,
   run_ms: { p50: q(samples.map((s) => s.ms), 0.5), p99: q(samples.map((s) => s.ms), 0.99), max: q(samples.map((s) => s.ms), 1) },
