@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -32,23 +33,20 @@ export function createSessionStore(db: string, deps: { ch: ClickHouseClient; met
   const insert = (table: SessionTable, values: Row[], token?: string) =>
     values.length === 0 ? Promise.resolve() : ch.insert({ table: `${db}.${table}`, values, format: 'JSONEachRow', ...(token ? { clickhouse_settings: { insert_deduplication_token: token } } : {}) }).then(() => undefined);
   /**
-   * TabSeparated rows inside the statement's own text. chDB takes a statement's text as it is, where
-   * an insert's stream was copied into a Buffer and back to text first (7 % of a run's main thread
-   * at 10,000/s: `bench/sessionizer-micro.ts --profile`); a server reads the rows after FORMAT from
-   * the request body, whatever their size.
-   */
-  const insertText = (table: SessionTable, columns: readonly string[], text: string, token: string) =>
-    text.length === 0 ? Promise.resolve() : ch.command({
-      query: `INSERT INTO ${db}.${table} (${columns.join(', ')}) FORMAT TabSeparated\n${text}`, clickhouse_settings: { insert_deduplication_token: token },
-    }).then(() => undefined);
-  /**
    * Session rows as TabSeparated text: ClickHouse parses it several times cheaper than JSONEachRow
    * (19,000 rows: ~0.9 s of engine CPU as JSON, ~0.15 s as text), and the rows are about one per event.
    */
-  const insertSessions = (rows: readonly SessionRow[], token: string) => insertText('user_sessions_realtime', SESSION_COLUMNS, sessionsTsv(rows), token);
+  const insertSessions = (rows: readonly SessionRow[], token: string) =>
+    rows.length === 0 ? Promise.resolve() : ch.insert({
+      table: `${db}.user_sessions_realtime`, columns: [...SESSION_COLUMNS], format: 'TabSeparated', values: Readable.from([sessionsTsv(rows)], { objectMode: false }),
+      clickhouse_settings: { insert_deduplication_token: token },
+    }).then(() => undefined);
   /** Snapshot rows as TabSeparated text, like the sessions: a snapshot is a million JSON strings, which JSONEachRow would escape twice. */
   const insertOpen = (generation: number, rows: readonly (readonly [user: string, state: string])[], token: string) =>
-    insertText('sessionizer_open', ['generation', 'user_id', 'state'], openTsv(generation, rows), token);
+    rows.length === 0 ? Promise.resolve() : ch.insert({
+      table: `${db}.sessionizer_open`, columns: ['generation', 'user_id', 'state'], format: 'TabSeparated',
+      values: Readable.from([openTsv(generation, rows)], { objectMode: false }), clickhouse_settings: { insert_deduplication_token: token },
+    }).then(() => undefined);
   const command = (name: QueryName, params: Record<string, unknown>) => ch.command({ query: Q[name].replaceAll('{db}', db), query_params: params }).then(() => undefined);
 
   /**

@@ -13,9 +13,9 @@ import { createRandom } from '../../generator/random.js';
 import { startClickHouseServer } from '../helpers/clickhouse-server.js';
 
 /**
- * The sessionizer's rows go as TabSeparated text inside the INSERT statement itself (no stream):
- * megabytes of it, far past ClickHouse's max_query_size, on the embedded engine and on a server
- * over HTTP, with the deduplication token still honoured.
+ * The sessionizer's rows as TabSeparated text: megabytes of it in one insert (far past ClickHouse's
+ * max_query_size, which the embedded connection's inline body must not trip), on the embedded
+ * engine and on a server over HTTP, with the deduplication token honoured.
  */
 const ROWS = 20_000;
 const rnd = createRandom(4711);
@@ -34,7 +34,7 @@ function rows(version: number) {
 describe.each([
   ['the embedded engine', async () => ({ url: '', stop: async () => undefined })],
   ['a server over HTTP', async () => startClickHouseServer()],
-])('session rows as text inside the statement, on %s', (_, start) => {
+])('session rows as TabSeparated text, on %s', (_, start) => {
   let server: { url: string; stop: () => Promise<void> };
   let dir: string;
   let ch: ClickHouseClient;
