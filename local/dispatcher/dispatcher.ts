@@ -204,6 +204,56 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps 
     }
   };
 
+  /** A consumer of the group, subscribed and running; `consumer` is the newest. */
+  const openConsumer = async (): Promise<void> => {
+    const c = kafka.consumer({
+      groupId: config.consumerGroup,
+      sessionTimeout: config.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 5)),
+      rebalanceTimeout: 30_000,
+      // Short long-polls: a resumed partition is fetched again within half a second.
+      maxWaitTimeInMs: 500,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 250, maxRetryTime: 5_000, retries: 12, restartOnFailure: async () => state === 'running' || state === 'starting' },
+    });
+    consumer = c;
+    c.on(c.events.GROUP_JOIN, (event) => {
+      totals.rebalances += 1;
+      resetLanes();
+      logger.info({ assignment: event.payload.memberAssignment, generation: totals.rebalances }, 'joined consumer group');
+      joined?.();
+    });
+    c.on(c.events.CRASH, (event) => {
+      const { error, restart } = event.payload;
+      logger.warn({ err: error, restart }, 'kafka consumer crashed');
+      // kafkajs restarts its consumer only after a retriable error; after any other (seen once a
+      // broker restarted: "Consumer group was not initialized" on every commit after) it stays down
+      // and the source would deliver nothing more. A new consumer takes its place.
+      if (!restart && state === 'running') reopen(c, 1_000);
+    });
+    await c.connect();
+    await c.subscribe({ topics: [...config.topics], fromBeginning: config.initialOffset === 'earliest' });
+    state = state === 'starting' ? 'running' : state;
+    await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+  };
+
+  /** Replaces crashed consumer `c` after `delayMs`, doubling up to 30 s while a new one fails to open. */
+  const reopen = (c: Consumer, delayMs: number): void => {
+    setTimeout(() => void (async () => {
+      if (state !== 'running' || consumer !== c) return;
+      await c.disconnect().catch(() => undefined);
+      resetLanes(); // what the old lanes held is redelivered from the committed offsets
+      try {
+        await openConsumer();
+        logger.info('kafka consumer replaced after a crash kafkajs does not restart');
+      } catch (error) {
+        const retryInMs = Math.min(2 * delayMs, 30_000);
+        logger.warn({ err: error, retryInMs }, 'could not open a new kafka consumer; retrying');
+        reopen(consumer!, retryInMs);
+      }
+    })(), delayMs).unref();
+  };
+
   const connectAndJoin = async (): Promise<void> => {
     const admin = kafka.admin();
     await admin.connect();
@@ -237,31 +287,8 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps 
     }
     deliver = createDelivery(config, { sender, deadLetterProducer: producer, counters, logger });
 
-    const c = kafka.consumer({
-      groupId: config.consumerGroup,
-      sessionTimeout: config.sessionTimeoutMs,
-      heartbeatInterval: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 5)),
-      rebalanceTimeout: 30_000,
-      // Short long-polls: a resumed partition is fetched again within half a second.
-      maxWaitTimeInMs: 500,
-      allowAutoTopicCreation: false,
-      retry: { initialRetryTime: 250, maxRetryTime: 5_000, retries: 12, restartOnFailure: async () => state === 'running' || state === 'starting' },
-    });
-    consumer = c;
     const firstJoin = new Promise<void>((resolve) => { joined = resolve; });
-    c.on(c.events.GROUP_JOIN, (event) => {
-      totals.rebalances += 1;
-      resetLanes();
-      logger.info({ assignment: event.payload.memberAssignment, generation: totals.rebalances }, 'joined consumer group');
-      joined?.();
-    });
-    c.on(c.events.CRASH, (event) => {
-      logger.warn({ err: event.payload.error, restart: event.payload.restart }, 'kafka consumer crashed');
-    });
-    await c.connect();
-    await c.subscribe({ topics: [...config.topics], fromBeginning: config.initialOffset === 'earliest' });
-    state = 'running';
-    await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+    await openConsumer();
     const timedOut = await Promise.race([firstJoin.then(() => false), sleep(JOIN_TIMEOUT_MS).then(() => true)]);
     if (timedOut) throw new Error(`did not join consumer group ${config.consumerGroup} within ${JOIN_TIMEOUT_MS} ms`);
     commitTimer = setInterval(() => { void commitNow(); }, config.commitIntervalMs);
