@@ -41,6 +41,8 @@ export interface Dispatcher {
 
 export interface DispatcherDeps {
   readonly logger?: Logger;
+  /** The Kafka client (default: one for config.brokers); a test may pass one whose consumers fail on purpose. */
+  readonly kafka?: ReturnType<typeof createKafkaClient>;
 }
 
 /** Records buffered per partition before the partition is paused: bounds memory, not throughput. */
@@ -59,7 +61,7 @@ const JOIN_TIMEOUT_MS = 60_000;
  */
 export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps = {}): Dispatcher {
   const logger = (deps.logger ?? pino({ level: 'info' })).child({ source: `${config.namespace}/${config.name}`, group: config.consumerGroup });
-  const kafka = createKafkaClient(config.brokers, { clientId: config.clientId, logger });
+  const kafka = deps.kafka ?? createKafkaClient(config.brokers, { clientId: config.clientId, logger });
   const sender = createHttpSender(config.maxInFlight);
   const limiter = createLimiter(config.maxInFlight);
   const counters: DeliveryCounters = { attempts: 0, retries: 0, failedAttempts: 0, failureReasons: {}, blockedRounds: 0 };
