@@ -247,7 +247,9 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps 
       resetLanes(); // what the old lanes held is redelivered from the committed offsets
       try {
         await openConsumer();
-        logger.info('kafka consumer replaced after a crash kafkajs does not restart');
+        // stop() may have come while it opened, and disconnected the old one.
+        if (state !== 'running') await consumer?.disconnect().catch(() => undefined);
+        else logger.info('kafka consumer replaced after a crash kafkajs does not restart');
       } catch (error) {
         const retryInMs = Math.min(2 * delayMs, 30_000);
         logger.warn({ err: error, retryInMs }, 'could not open a new kafka consumer; retrying');
