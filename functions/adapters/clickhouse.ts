@@ -28,7 +28,11 @@ export async function createClickHouse(config: Pick<Config, 'CLICKHOUSE_URL' | '
   mkdirSync(config.CLICKHOUSE_DATA_DIR, { recursive: true });
   const { createChdbConnection } = await import('chdb/connection');
   const connection = createChdbConnection({ path: config.CLICKHOUSE_DATA_DIR });
-  return withBoundParams(createClient({ connection, clickhouse_settings } as Parameters<typeof createClient>[0]));
+  // chDB applies a call's settings as SET statements on its session, so one insert's token stayed
+  // set for the next: an insert without one, into a table with a deduplication window, was dropped
+  // as a copy (test/integration/embedded-params.test.ts). Every call now sets it, empty by default.
+  const embedded = { ...clickhouse_settings, insert_deduplication_token: '' };
+  return withBoundParams(createClient({ connection, clickhouse_settings: embedded } as Parameters<typeof createClient>[0]));
 }
 
 /**

@@ -49,3 +49,18 @@ describe('embedded engine: parameters bound in the client', () => {
     expect(order).toEqual(['short', 'long']);
   });
 });
+
+describe('embedded engine: settings are per call, as over HTTP', () => {
+  // chDB applies a call's settings as SET statements on its session, where a server takes them per
+  // request: a deduplication token given to one insert stayed set for the next insert on that
+  // connection, and an insert without a token into a table with a deduplication window was dropped
+  // as a copy of the earlier one.
+  test('an insert without a token after one with a token is stored', async () => {
+    await a.command({ query: 'CREATE TABLE IF NOT EXISTS default.dedupe_token_probe (n UInt32) ENGINE = MergeTree ORDER BY n SETTINGS non_replicated_deduplication_window = 100' });
+    await a.insert({ table: 'default.dedupe_token_probe', values: [{ n: 1 }], format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: 'probe-1' } });
+    await a.insert({ table: 'default.dedupe_token_probe', values: [{ n: 2 }], format: 'JSONEachRow' });
+    await a.insert({ table: 'default.dedupe_token_probe', values: [{ n: 1 }], format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: 'probe-1' } });
+    const rows = await (await a.query({ query: 'SELECT n FROM default.dedupe_token_probe ORDER BY n', format: 'JSONEachRow' })).json<{ n: number }>();
+    expect(rows).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+});
