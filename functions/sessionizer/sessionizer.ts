@@ -277,7 +277,9 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
 
   /**
    * Writes a snapshot of `s` (every user, or the users changed since the last one) beside the runs
-   * that follow. Its rows are taken at once, between two runs' changes (a run changes memory, progress
+   * that follow, one insert at a time between them: at 10,000 events/s a full snapshot of 400,000
+   * users written at once took 16-33 s of the cores the runs needed, and runs fell behind by a minute
+   * (bench/RESULTS.md). Its rows are taken at once, between two runs' changes (a run changes memory, progress
    * and the rows read in one synchronous step, and replaces a user's encoded string, so copying the
    * entries is enough). If it fails, its users count as changed again.
    */
@@ -290,7 +292,7 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       s.changed = new Set();
       const full = snapshotIsFull(s.chain, stored, changed.size, s.open.size);
       const users: [string, string][] = full ? [...s.open] : [...changed].map((u) => [u, s.open.get(u) ?? GONE]);
-      s.chain = await writeSnapshot(snapshots, { users, full, seen: s.seen.toJSON(), progress: { ...s.progress } }, generation, s.chain, stored);
+      s.chain = await writeSnapshot(snapshots, { users, full, seen: s.seen.toJSON(), progress: { ...s.progress } }, generation, s.chain, stored, betweenRuns);
       log.info({ users: users.length, full, generations: s.chain.generations.length, ms: Math.round(performance.now() - t0) }, 'sessionizer snapshot written');
     } catch (err) {
       for (const u of changed) s.changed.add(u);
@@ -308,6 +310,10 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
   let running: Promise<unknown> | undefined;
   let snapshotting: Promise<void> | undefined;
   let stopped = false;
+  /** Resolves once no run is going (a snapshot's next insert waits for it). */
+  const betweenRuns = async () => {
+    while (running) await running.catch(() => undefined);
+  };
   const shared = (work: () => Promise<unknown>) => (running ??= work().finally(() => { running = undefined; }));
   return {
     /** One run now (or at `now`, for tests and benchmarks); a run already going is shared, not doubled. */

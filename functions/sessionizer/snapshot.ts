@@ -1,4 +1,3 @@
-import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { createSeenRows, type Block, type SeenRows } from './seen-rows.js';
 import { chMs, type SessionStore } from './store.js';
 
@@ -16,9 +15,12 @@ export type Progress = { cursorMs: number; maxEventMs: number; watermarkMs: numb
 export type Chain = { generations: number[]; rows: number[] };
 
 const iso = (ms: number) => new Date(ms).toISOString();
-/** 10,000 rows (~2.5 MB of text) keep each insert's encoding under ~100 ms of the event loop; 50,000 blocked it ~400 ms. */
-const ROWS_PER_INSERT = 10_000;
-const YIELD_EVERY = 5_000;
+/**
+ * Rows per insert: ~1.2 MB of text, tens of milliseconds of the event loop and of the engine. A
+ * snapshot goes one insert at a time between runs (`pace`), so a run that starts meanwhile shares the
+ * cores with one such insert at most.
+ */
+const ROWS_PER_INSERT = 5_000;
 /** The row of a snapshot that holds the rows the last runs read (user ids are v4, never nil). */
 const SEEN_ROW = '00000000-0000-0000-0000-000000000000';
 /** A user of a delta with no open session left. */
@@ -51,22 +53,23 @@ export type SnapshotState = { users: Iterable<[string, string]>; full: boolean; 
 /**
  * Writes one generation and the state row that makes it part of the newest chain; answers that
  * chain. `stored`: the generations read before (storedGenerations); any written since by another
- * sessionizer is newer than this chain's first, so it is not one this drops.
+ * sessionizer is newer than this chain's first, so it is not one this drops. `pace` is awaited before
+ * each insert (the sessionizer's waits for the run going on to end).
  */
-export async function writeSnapshot(store: SessionStore, state: SnapshotState, generation: number, chain: Chain, stored: ReadonlySet<number>): Promise<Chain> {
+export async function writeSnapshot(store: SessionStore, state: SnapshotState, generation: number, chain: Chain, stored: ReadonlySet<number>, pace: () => Promise<void> = async () => undefined): Promise<Chain> {
   let rows: [string, string][] = [[SEEN_ROW, JSON.stringify(state.seen)]];
   let users = 0;
-  const add = async (user: string, encoded: string) => {
-    rows.push([user, encoded]);
-    // A million rows are seconds of JavaScript: the ingest may share the event loop (npm start).
-    if (++users % YIELD_EVERY === 0) await yieldTurn();
-    if (rows.length >= ROWS_PER_INSERT) {
-      await store.insertOpen(generation, rows, `open:${generation}:${users}`);
-      rows = [];
-    }
+  const flush = async () => {
+    await pace();
+    await store.insertOpen(generation, rows, `open:${generation}:${users}`);
+    rows = [];
   };
-  for (const [user, encoded] of state.users) await add(user, encoded);
-  await store.insertOpen(generation, rows, `open:${generation}:${users}`);
+  for (const [user, encoded] of state.users) {
+    rows.push([user, encoded]);
+    users++;
+    if (rows.length >= ROWS_PER_INSERT) await flush();
+  }
+  await flush();
   const next: Chain = state.full
     ? { generations: [generation], rows: [users + 1] }
     : { generations: [...chain.generations, generation], rows: [...chain.rows, users + 1] };
