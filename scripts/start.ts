@@ -25,7 +25,7 @@ if (args.help) {
 // 0 elsewhere, where ClickHouse is a server), never older than 2 s (analytics/cache.ts).
 const config = loadConfig(process.env, {}, { ANALYTICS_STALE_MS: 4_000 });
 const log = createLogger('speed-layer', config.LOG_LEVEL);
-const layer = await composeSpeedLayer(config, { functions: ['ingest', 'analytics', 'sessionizer'], log, ownConnections: true, childLogs: true });
+const layer = await composeSpeedLayer(config, { functions: ['ingest', 'analytics', 'sessionizer'], log, ownConnections: true, childLogs: true, sessionizerThread: true });
 const [ingest, analytics, tiers] = [layer.ingest!, layer.analytics!, layer.tiers!];
 layer.start();
 const ingestPort = config.PORT;

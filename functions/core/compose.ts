@@ -6,6 +6,8 @@ import { createClickHouse, createClickHouseReaders, type ClickHouseClient } from
 import { createIngest, type Ingest } from '../ingest/app.js';
 import { createAnalytics } from '../analytics/app.js';
 import { createSessionizer } from '../sessionizer/sessionizer.js';
+import { startSessionizerThread } from '../sessionizer/thread.js';
+import { watchParts } from '../adapters/parts-watch.js';
 
 /**
  * The composition root: the one place where config and connections become functions. Each
@@ -25,6 +27,11 @@ export interface ComposeOptions {
   readonly ownConnections?: boolean;
   /** Child loggers per function (`fn: ingest`, ...) rather than `log` itself. */
   readonly childLogs?: boolean;
+  /**
+   * The sessionizer in a worker thread with its own connections (functions/sessionizer/thread.ts),
+   * as a process running every function should: in the cluster it is a process of its own.
+   */
+  readonly sessionizerThread?: boolean;
 }
 
 /** Parallel readers of the analytics function's own connection (ownConnections). */
@@ -57,25 +64,30 @@ export async function composeSpeedLayer(config: Config, options: ComposeOptions)
   const analytics = wants('analytics')
     ? createAnalytics(config, { ch: await own(() => createClickHouseReaders(config, ANALYTICS_READERS)), metrics: analyticsMetrics, log: logOf('analytics') })
     : undefined;
-  const sessionizer = wants('sessionizer')
-    ? createSessionizer(config, { ch: await own(() => createClickHouse(config)), snapshotCh: await own(() => createClickHouse(config)), metrics, log: logOf('sessionizer') })
-    : undefined;
+  const sessionizer = !wants('sessionizer') ? undefined
+    : options.sessionizerThread ? await startSessionizerThread(config, { metrics, log: logOf('sessionizer') })
+    : createSessionizer(config, { ch: await own(() => createClickHouse(config)), snapshotCh: await own(() => createClickHouse(config)), metrics, log: logOf('sessionizer') });
 
   // Closing the ingest flushes its buffer; once, whoever asks first (npm start flushes before its
   // last sessionizer run, then closes the rest).
   let ingestClosed: Promise<void> | undefined;
   const closeIngest = () => (ingestClosed ??= ingest ? ingest.close() : Promise.resolve());
 
+  // The sessionizer is the one function that always runs exactly once: it counts the parts.
+  let parts: ReturnType<typeof watchParts> | undefined;
+
   return {
     config, log, metrics, analyticsMetrics, ch, tiers, ingest, analytics, sessionizer, newIngest, closeIngest,
     /** Starts the sessionizer's runs (every SESSIONIZER_INTERVAL_MS; 0: only on demand). */
     start() {
       if (sessionizer && config.SESSIONIZER_INTERVAL_MS) sessionizer.start(config.SESSIONIZER_INTERVAL_MS);
+      if (sessionizer) parts ??= watchParts(ch, config.CLICKHOUSE_DATABASE, { metrics, log: logOf('sessionizer') });
     },
     /** Flushes and stops the functions; the connections stay open (see closeConnections). */
     async stopFunctions() {
       await closeIngest();
       await sessionizer?.stop({ snapshot: true }); // the next start replays only what came after
+      await parts?.stop();
       tiers?.tiers.close();
     },
     async closeConnections() {

@@ -48,6 +48,8 @@ export function createMetrics(registry = new client.Registry()) {
     backpressure: new client.Counter({ name: 'speed_layer_backpressure_rejections_total', help: 'Requests answered 503 because the buffer or ClickHouse was saturated', registers: r }),
     queryDuration: new client.Histogram({ name: 'speed_layer_query_duration_seconds', help: 'Analytics API query latency by endpoint', labelNames: ['endpoint'], buckets: latency, registers: r }),
     queryFailures: new client.Counter({ name: 'speed_layer_query_failures_total', help: 'Analytics API queries that failed', labelNames: ['endpoint'], registers: r }),
+    clickhouseActiveParts: new client.Gauge({ name: 'speed_layer_clickhouse_active_parts', help: 'Active parts of each table in ClickHouse, all partitions (counted every 10 s by the sessionizer)', labelNames: ['table'], registers: r }),
+    clickhousePartitionPartsMax: new client.Gauge({ name: 'speed_layer_clickhouse_partition_parts_max', help: 'Active parts of the fullest partition of each table (ClickHouse delays inserts past parts_to_delay_insert, 1000, and refuses them past parts_to_throw_insert, 3000)', labelNames: ['table'], registers: r }),
     analyticsCache: new client.Counter({ name: 'speed_layer_analytics_cache_total', help: 'Analytics API query lookups: hit (a reused answer), stale (an answer past its ttl served while it is refreshed), shared (joined an identical query in flight), miss (ran a ClickHouse query)', labelNames: ['result'], registers: r }),
   };
 }

@@ -15,7 +15,7 @@ import { waitFor } from '../../local/wait-for.js';
  * data directory per test process, a random database per stack) and the machine's PostgreSQL (a
  * random schema per stack). Ingest and analytics listen on ephemeral ports.
  */
-export async function startStack(overrides: Partial<Config> = {}) {
+export async function startStack(overrides: Partial<Config> = {}, options: { sessionizerThread?: boolean } = {}) {
   const suffix = randomBytes(4).toString('hex');
   const config = loadConfig(process.env, {
     PORT: 0,
@@ -26,7 +26,7 @@ export async function startStack(overrides: Partial<Config> = {}) {
     SESSIONIZER_INTERVAL_MS: 500,
     ...overrides,
   });
-  const layer = await composeSpeedLayer(config, { functions: ['ingest', 'analytics', 'sessionizer'], log: createLogger('test', config.LOG_LEVEL) });
+  const layer = await composeSpeedLayer(config, { functions: ['ingest', 'analytics', 'sessionizer'], log: createLogger('test', config.LOG_LEVEL), ...options });
   const { ch, metrics, log } = layer;
   const tiers = layer.tiers!;
   const [ingest, analytics, sessionizer] = [layer.ingest!, layer.analytics!, layer.sessionizer!];

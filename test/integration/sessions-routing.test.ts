@@ -49,11 +49,13 @@ describe('sessions equal the reference whatever the routing', () => {
     // 120 users in chunks of 7: every run recomputes its users in many separate queries.
     ['three replicas in random order, the sessionizer working in chunks of 7 users', 3, false, 202, 7],
     ['three replicas, one crashing mid-stream and restarted', 3, true, 303, 10_000],
-  ])('%s', async (_what, count, crash, seed, chunkUsers) => {
+    // As `npm start` and the bench run it: its own event loop, connections and heap.
+    ['one replica, the sessionizer in a thread of its own', 1, false, 404, 10_000, true],
+  ])('%s', async (_what, count, crash, seed, chunkUsers, thread = false) => {
     const rnd = createRandom(seed);
     const events = randomLog(rnd, 120, Date.now() - 2 * 24 * 3600_000);
     const list = arrivals(rnd, events);
-    stack = await startStack({ ...settings, SESSIONIZER_CHUNK_USERS: chunkUsers });
+    stack = await startStack({ ...settings, SESSIONIZER_CHUNK_USERS: chunkUsers }, { sessionizerThread: thread });
     const s = stack;
     const replicas: Replica[] = [{ url: s.ingestUrl }];
     for (let i = 1; i < count; i++) replicas.push(await s.startReplica());
