@@ -7,6 +7,7 @@ import { gitState } from './helpers.js';
 import { simulateKpa, type KpaPoint, type KpaSpec } from './kpa.js';
 import type { ProcMonitor } from './proc.js';
 import type { OursResult, PhaseResult, TheirsResult } from './run-types.js';
+import { valueOf } from './prom.js';
 import { flatness, perMinute, sessionFigures } from './session-figures.js';
 import { percentiles, round, type Percentiles } from './stats.js';
 import { checkTargets, TARGETS } from './targets.js';
@@ -58,13 +59,19 @@ function phaseFigures(args: BenchArgs, p: PhaseResult, v: VerifyResult, procs: P
     cpu_s_per_million: stored > 0 ? round(cpuS / (stored / 1e6), 1) : undefined,
     cpu_s_counted: { processes: cpuOf, cpu_s: round(cpuS, 1) },
     processes,
-    clickhouse: { parts_active: v.parts.active, parts_by_table: v.parts.by_table },
+    clickhouse: { parts_active: v.parts.active, parts_by_table: v.parts.by_table, parts_active_max: partsMax(p) },
     dead_letters: { invalid_sent: v.sent.invalid, stored: v.dead_letters },
     drained: p.drained,
     backlog_at_stop: p.backlogAtStop,
     generator_max_tick_gap_ms: p.maxTickGapMs,
     machine,
   };
+}
+
+/** The most active parts seen in any scrape of the run (all tables; the sessionizer counts them every 10 s). */
+function partsMax(p: PhaseResult): number | null {
+  const seen = p.scrapes.map((x) => valueOf(x, 'speed_layer_clickhouse_active_parts')).filter((n): n is number => n !== null);
+  return seen.length ? Math.max(...seen) : null;
 }
 
 export function buildSummary(args: BenchArgs, runId: string, config: ReturnType<typeof loadConfig>, ours: OursResult, theirs: TheirsResult | undefined, procs: ProcMonitor) {
@@ -198,7 +205,7 @@ ${s.mode} at ${s.rate_target.toLocaleString('en')} events/s for ${s.measured_s} 
   CPU s per million events ${s.cpu_s_per_million ?? '–'} (${s.cpu.processes.join(' + ')}) · ` +
     Object.entries(s.processes).map(([n, p]) => `${n} ${p.cores ?? '–'} cores, peak ${p.peak_rss_mib} MiB`).join(' · ') + `
   sessions: freshness p50/p99 ${fmtS(s.sessions.session_freshness_s.p50)}/${fmtS(s.sessions.session_freshness_s.p99)} · sessionizer run p50/p99 ${fmtS(s.sessions.sessionizer_run_s.p50)}/${fmtS(s.sessions.sessionizer_run_s.p99)} (${s.sessions.sessionizer_run_s.count ?? '–'} runs, busy ${s.sessions.sessionizer_cpu.run_busy_share ?? '–'} of the time; sut ${s.sessions.sessionizer_cpu.sut_cores ?? '–'} cores) · stored ${s.sessions.stored?.stored ?? '–'} (${s.sessions.stored?.closed ?? '–'} closed) · open ${s.sessions.open_sessions.at_end ?? '–'}
-  ClickHouse active parts ${s.clickhouse.parts_active} · KPA ingest replicas max ${s.autoscaling.ingest.max_replicas} (max-scale ${s.autoscaling.ingest.maxScale})` +
+  ClickHouse active parts ${s.clickhouse.parts_active} at the end, ${s.clickhouse.parts_active_max ?? '–'} at most · KPA ingest replicas max ${s.autoscaling.ingest.max_replicas} (max-scale ${s.autoscaling.ingest.maxScale})` +
     (s.baseline ? `
   baseline (ClickHouse Kafka engine): stored ${s.baseline.events_per_s.toLocaleString('en')}/s, lost ${s.baseline.lost}, freshness p99 ${s.baseline.freshness_ms.p99} ms, ${s.baseline.cpu_s_per_million ?? '–'} CPU s per million
   ours/theirs: events/s ${s.baseline.ratio_ours_to_theirs.events_per_s ?? '–'} · CPU s per million ${s.baseline.ratio_ours_to_theirs.cpu_s_per_million ?? '–'}` : '') + `

@@ -7,8 +7,9 @@ import { bindParams } from './bind-params.js';
  * otherwise the embedded engine (chDB) behind the same @clickhouse/client API. chDB is loaded
  * lazily so a deployment that talks to a server never needs its 500 MB library.
  */
-export async function createClickHouse(config: Pick<Config, 'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_DATA_DIR'>): Promise<ClickHouseClient> {
+export async function createClickHouse(config: Pick<Config, 'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_DATA_DIR'>, settings: Readonly<Record<string, number>> = {}): Promise<ClickHouseClient> {
   const clickhouse_settings = {
+    ...settings,
     date_time_input_format: 'best_effort' as const,
     // Decimals and 64-bit counts come back as exact strings; the API converts them deliberately.
     output_format_json_quote_64bit_integers: 1 as const,

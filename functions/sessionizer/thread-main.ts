@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createClickHouse } from '../adapters/clickhouse.js';
 import type { Config } from '../core/config.js';
@@ -5,7 +6,7 @@ import { createLogger } from '../core/log.js';
 import { createMetrics } from '../core/metrics.js';
 import { metricNames, recordingMetrics } from '../core/metrics-relay.js';
 import { createSessionizer } from './sessionizer.js';
-import type { FromThread, ToThread } from './thread.js';
+import { SESSIONIZER_NICE, type FromThread, type ToThread } from './thread.js';
 
 // The sessionizer's thread (./thread.ts): its own connections, its metrics relayed to the main thread.
 const port = parentPort!;
@@ -13,7 +14,10 @@ const { config } = workerData as { config: Config };
 const post = (m: FromThread) => port.postMessage(m);
 const metrics = recordingMetrics(metricNames(createMetrics()), (batch) => post({ kind: 'metrics', batch }));
 const log = createLogger('speed-layer', config.LOG_LEVEL).child({ fn: 'sessionizer' });
-const connections = [await createClickHouse(config), await createClickHouse(config)] as const;
+// On Linux a nice value belongs to a thread: 0 is this one (elsewhere it would be the whole process).
+if (process.platform === 'linux') setPriority(0, SESSIONIZER_NICE);
+const settings = { os_thread_priority: SESSIONIZER_NICE }; // a no-op without CAP_SYS_NICE
+const connections = [await createClickHouse(config, settings), await createClickHouse(config, settings)] as const;
 const sessionizer = createSessionizer(config, { ch: connections[0], snapshotCh: connections[1], metrics, log });
 const stop = async (snapshot: boolean) => {
   await sessionizer.stop({ snapshot });
