@@ -109,7 +109,8 @@ export function buildSummary(args: BenchArgs, runId: string, config: ReturnType<
     sent: fig.sent,
     stored: fig.stored,
     lost: fig.lost,
-    lost_note: fig.drained ? 'every valid id sent and not stored; the run drained, so these are losses' : `the run did not drain: ${fig.backlog_at_stop} records were still waiting (in Kafka or unanswered) when it stopped, so missing ids include that backlog`,
+    lost_note: (fig.drained ? 'every valid id sent and not stored; the run drained' : `every valid id sent and not stored; the run did not drain: ${fig.backlog_at_stop} records were still waiting (in Kafka or unanswered) when it stopped, so missing ids include that backlog`)
+      + (p.load.counters.failed ? `; the load generator gave up on ${p.load.counters.failed} records after refusals (503) or transport errors: never acknowledged, those of them not stored count here` : ''),
     duplicates: fig.duplicates,
     events_per_s: fig.events_per_s,
     sent_per_s: fig.sent_per_s,
