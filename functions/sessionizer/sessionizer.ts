@@ -344,7 +344,6 @@ export function createSessionizer(opts: SessionizerOptions, deps: { ch: ClickHou
       await snapshotting;
       if (opts.snapshot && state) await snapshot(state, nextVersion(Date.now())).catch(() => undefined);
     },
-    get watermarkMs() { return state?.progress.watermarkMs ?? 0; },
   };
 }
 

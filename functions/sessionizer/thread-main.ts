@@ -3,16 +3,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createClickHouse } from '../adapters/clickhouse.js';
 import type { Config } from '../core/config.js';
 import { createLogger } from '../core/log.js';
-import { createMetrics } from '../core/metrics.js';
-import { metricNames, recordingMetrics } from '../core/metrics-relay.js';
+import { recordingMetrics, type MetricName } from '../core/metrics-relay.js';
 import { createSessionizer } from './sessionizer.js';
 import { SESSIONIZER_NICE, type FromThread, type ToThread } from './thread.js';
 
 // The sessionizer's thread (./thread.ts): its own connections, its metrics relayed to the main thread.
 const port = parentPort!;
-const { config } = workerData as { config: Config };
+const { config, metrics: names } = workerData as { config: Config; metrics: MetricName[] };
 const post = (m: FromThread) => port.postMessage(m);
-const metrics = recordingMetrics(metricNames(createMetrics()), (batch) => post({ kind: 'metrics', batch }));
+const metrics = recordingMetrics(names, (batch) => post({ kind: 'metrics', batch }));
 const log = createLogger('speed-layer', config.LOG_LEVEL).child({ fn: 'sessionizer' });
 // On Linux a nice value belongs to a thread: 0 is this one (elsewhere it would be the whole process).
 if (process.platform === 'linux') setPriority(0, SESSIONIZER_NICE);

@@ -5,10 +5,10 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import { applyRelayed, type RelayedCalls } from '../core/metrics-relay.js';
+import { applyRelayed, metricNames, type RelayedCalls } from '../core/metrics-relay.js';
 import type { Sessionizer } from './sessionizer.js';
 
-/**
+/*
  * The sessionizer in a thread of its own, for a process that runs every function (`npm start`, the
  * bench's system under test). In the cluster it is a process of its own; sharing the ingest's event
  * loop instead, at 10,000 events/s the two took the main thread whole (a run's fold waited behind
@@ -22,6 +22,7 @@ import type { Sessionizer } from './sessionizer.js';
  * the rest of the process, so a thread that ends anyway takes the process with it (its runs' own
  * failures are caught and retried inside it, as in the sessionizer process).
  */
+
 /**
  * The thread's nice value, and its queries' threads' in the engine (`os_thread_priority`): when the
  * cores are short, the ingest (what must not lose anything) gets them first and sessions lag
@@ -53,11 +54,10 @@ export async function startSessionizerThread(config: Config, deps: { metrics: Me
   let nextId = 0;
   let stopping: Promise<void> | undefined;
   let alive = false;
-  let watermarkMs = 0;
 
   const worker = new Worker(BOOT, {
     eval: true,
-    workerData: { tsx: TSX_ESM_API, entry: new URL('./thread-main.ts', import.meta.url).href, config },
+    workerData: { tsx: TSX_ESM_API, entry: new URL('./thread-main.ts', import.meta.url).href, config, metrics: metricNames(deps.metrics) },
   });
   await new Promise<void>((ready, failed) => {
     worker.on('message', (m: FromThread) => {
@@ -97,11 +97,7 @@ export async function startSessionizerThread(config: Config, deps: { metrics: Me
   });
 
   return {
-    runOnce: async (now?: number) => {
-      const r = await ask<Awaited<ReturnType<Sessionizer['runOnce']>>>({ kind: 'run', ...(now === undefined ? {} : { now }) });
-      watermarkMs = r.watermarkMs;
-      return r;
-    },
+    runOnce: (now?: number) => ask<Awaited<ReturnType<Sessionizer['runOnce']>>>({ kind: 'run', ...(now === undefined ? {} : { now }) }),
     start(intervalMs: number) {
       send({ kind: 'start', intervalMs });
     },
@@ -113,6 +109,5 @@ export async function startSessionizerThread(config: Config, deps: { metrics: Me
         worker.unref();
       })());
     },
-    get watermarkMs() { return watermarkMs; },
   };
 }
